@@ -1,5 +1,7 @@
 #include "netlib/ImClient.h"
 
+#include <algorithm>
+
 #include "netlib/EventDispatch.h"
 
 namespace tt::net {
@@ -22,7 +24,12 @@ ImClient::~ImClient() {
 void ImClient::connect() {
   tcp_.connect();
   if (tickTimer_ == 0) {
-    tickTimer_ = loop_->runEvery(1000, [this] {
+    // Fine enough to honour the shortest configured interval, at most once a second.
+    int64_t tick = 1000;
+    for (int64_t v : {options_.heartbeatIntervalMs, options_.timeoutMs}) {
+      if (v > 0) tick = std::min(tick, std::max<int64_t>(10, v / 4));
+    }
+    tickTimer_ = loop_->runEvery(tick, [this] {
       if (conn_) conn_->checkTimers(loop_->nowMs());
     });
   }

@@ -19,7 +19,8 @@ IM::Message::IMMsgData sampleMessage(uint32_t i) {
   m.set_msg_id(i);
   m.set_create_time(1700000000 + i);
   m.set_msg_type(IM::BaseDefine::MSG_TYPE_SINGLE_TEXT);
-  m.set_msg_data(std::string("body\0with nul \xF0\x9F\x98\x80 #", 22) + std::to_string(i));
+  static const char kBody[] = "body\0with nul \xF0\x9F\x98\x80 #";
+  m.set_msg_data(std::string(kBody, sizeof kBody - 1) + std::to_string(i));
   return m;
 }
 
