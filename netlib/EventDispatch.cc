@@ -85,14 +85,27 @@ void EventDispatch::loop() {
     }
     if (static_cast<size_t>(n) == events.size()) events.resize(events.size() * 2);
     runPosted();
-    // Hooks may add or remove hooks: iterate over a snapshot of ids.
-    for (size_t i = 0; i < hooks_.size(); ++i) {
-      Functor fn = hooks_[i].fn;
-      runGuarded(fn, "loop hook");
-    }
+    if (!hooks_.empty()) runHooks();
   }
   runPosted();
   looping_ = false;
+}
+
+void EventDispatch::runHooks() {
+  // A hook may add or remove hooks (itself included): run over a snapshot of ids, each hook from a
+  // copy so removing it while it runs is safe.
+  std::vector<uint64_t> ids;
+  ids.reserve(hooks_.size());
+  for (const Hook& h : hooks_) ids.push_back(h.id);
+  for (uint64_t id : ids) {
+    for (const Hook& h : hooks_) {
+      if (h.id == id) {
+        Functor fn = h.fn;
+        runGuarded(fn, "loop hook");
+        break;
+      }
+    }
+  }
 }
 
 void EventDispatch::quit() {

@@ -63,6 +63,7 @@ class EventDispatch {
   void wakeup();
   void handleWakeup();
   void runPosted();
+  void runHooks();
   TimerId addTimer(int64_t delayMs, int64_t intervalMs, Functor fn);
 
   const std::thread::id threadId_;
