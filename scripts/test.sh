@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs missing packages, builds, and runs the whole ctest suite. Exit code = ctest's.
-#   TT_SANITIZE=1     ASan+UBSan build in build-asan/ (default: build/)
-#   TT_BUILD_TYPE     CMake build type (default Release)
+# Installs missing packages, builds, and runs the whole ctest suite; then builds the unit and
+# reactor tests with ASan+UBSan and runs them again. Exit code: non-zero if either pass failed.
+#   TT_BUILD_TYPE     CMake build type of the main pass (default Release)
+#   TT_SANITIZE=1     main pass itself with ASan+UBSan, in build-asan/
+#   TT_ASAN_PASS=0    skip the sanitizer pass of the unit/net/proto tests
 # Extra arguments go to ctest, e.g. `scripts/test.sh -L integration`.
 set -euo pipefail
 
@@ -20,7 +22,13 @@ fi
 cmake -S . -B "$build_dir" "${cmake_args[@]}"
 cmake --build "$build_dir" -j2
 
-cd "$build_dir"
 rc=0
-ctest --output-on-failure -j2 --timeout 600 "$@" || rc=$?
+(cd "$build_dir" && ctest --output-on-failure -j2 --timeout 600 "$@") || rc=$?
+
+if [[ "${TT_ASAN_PASS:-1}" == 1 && "${TT_SANITIZE:-0}" != 1 ]]; then
+  echo "== sanitizer pass: unit, net and proto tests under ASan+UBSan =="
+  cmake -S . -B build-asan-fast -DCMAKE_BUILD_TYPE=Debug -DTT_SANITIZE=ON -DTT_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-asan-fast -j2 --target tt_fast_tests
+  (cd build-asan-fast && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2 --timeout 600 -L 'unit|net|proto') || rc=$?
+fi
 exit "$rc"
