@@ -15,6 +15,8 @@
 #   TT_DEMO=1        same as --demo: also load db_proxy_server/sql/demo/*.sql
 #   TT_CACHE_DIR     where the initialised MariaDB datadir template is kept
 #                    (default ${XDG_CACHE_HOME:-$HOME/.cache}/ttsuite)
+#   TT_MYSQL_FLUSH   innodb_flush_log_at_trx_commit (default 1: durable, every commit is on disk;
+#                    the test fixture uses 2, a throw-away database that need not survive a crash)
 #   TT_STORAGE_TIMEOUT  seconds to wait for a server to answer (default 30)
 #   TT_STORAGE_OWNER_PID  if set at start, a small watchdog stops the servers once that process
 #                    is gone (a crashed or timed-out test leaves nothing running)
@@ -31,7 +33,7 @@ DB_PASSWORD=${TT_DB_PASSWORD:-ttsuite-dev}
 TIMEOUT=${TT_STORAGE_TIMEOUT:-30}
 
 # Options shared by mariadb-install-db and mariadbd, so the template and the server agree on the
-# redo log size. Small log and relaxed flushing: this is a throw-away development/test database.
+# redo log size (a small log: the template is copied for every test).
 MYSQL_COMMON_OPTS=(
   --innodb-log-file-size=16M
   --innodb-use-native-aio=0
@@ -187,7 +189,7 @@ start_mysql() {
       --log-error="$VAR_DIR/mysql.err" \
       --skip-name-resolve \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-      --innodb-flush-log-at-trx-commit=2 \
+      --innodb-flush-log-at-trx-commit="${TT_MYSQL_FLUSH:-1}" \
       --max-connections=500 \
       "${MYSQL_COMMON_OPTS[@]}"
   ) </dev/null >>"$VAR_DIR/mysql.err" 2>&1 &

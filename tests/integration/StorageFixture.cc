@@ -160,6 +160,8 @@ void StorageFixture::start(bool demo) {
   // without running stop() (crash, ctest timeout).
   ::setenv("TT_STORAGE_OWNER_PID", std::to_string(::getpid()).c_str(), 1);
   ::setenv("TT_STORAGE_OWNER_CLEANUP", "1", 1);
+  // Tests may lose their database in a crash: skip the fsync per commit (unless asked otherwise).
+  ::setenv("TT_MYSQL_FLUSH", "2", 0);
   std::vector<std::string> args{"start"};
   if (demo) args.push_back("--demo");
   args.insert(args.end(), {dir_, std::to_string(mport), std::to_string(rport)});
@@ -250,7 +252,8 @@ StorageFixture& StorageEnvironment::storage() {
   if (!s.fixture) {
     auto f = std::make_unique<StorageFixture>();
     try {
-      f->start();
+      // With demo data (users user01..user20, groups 1 and 2): daemon tests log in as them.
+      f->start(true);
     } catch (const std::exception& e) {
       s.error = std::string("shared storage failed to start: ") + e.what();
       throw std::runtime_error(s.error);

@@ -75,7 +75,7 @@ class StorageEnvironment : public ::testing::Environment {
   // Adds the environment to gtest once; returns it.
   static StorageEnvironment* registerOnce();
 
-  // The shared instance, started on first call. If starting fails, every call throws the same
+  // The shared instance (schema and demo data loaded), started on first call. If starting fails, every call throws the same
   // error (gtest reports an exception in a test body as that test's failure).
   static StorageFixture& storage();
 };
