@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/Signals.h"
+#include "base/Time.h"
 #include "db_proxy_server/DbContext.h"
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
@@ -56,7 +57,7 @@ size_t GroupSync::runOnce() {
   }
   auto lease = ctx_.storage.master().acquire(2000);
   db::MysqlConn& conn = *lease;
-  auto groups = conn.query("SELECT id, lastChated FROM IMGroup WHERE status = 0 AND lastChated >= ? ORDER BY lastChated",
+  auto groups = conn.query("SELECT id, lastChated FROM IMGroup WHERE status = 0 AND lastChated > ? ORDER BY lastChated",
                            {watermark});
   uint64_t newest = watermark;
   for (const auto& g : groups) {
@@ -68,7 +69,11 @@ size_t GroupSync::runOnce() {
         {gid, chatted, chatted, gid});
     newest = std::max(newest, chatted);
   }
-  if (newest != watermark) {
+  // Never move the mark into the current second: a group chatted later in this same second must
+  // still count as newer than the mark on the next pass.
+  const uint64_t nowSec = tt::unixSeconds();
+  if (newest >= nowSec) newest = nowSec - 1;
+  if (newest > watermark) {
     auto redis = ctx_.storage.cache("unread").acquire(2000);
     redis->command({"SET", kWatermarkKey, std::to_string(newest)});
   }
