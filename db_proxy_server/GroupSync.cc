@@ -65,7 +65,7 @@ size_t GroupSync::runOnce() {
     conn.exec(
         "INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) "
         "SELECT userId, ?, 2, 0, ?, ? FROM IMGroupMember WHERE groupId = ? AND status = 0 "
-        "ON DUPLICATE KEY UPDATE status = 0, updated = GREATEST(updated, VALUES(updated))",
+        "ON DUPLICATE KEY UPDATE status = 0, updated = GREATEST(IMRecentSession.updated, VALUES(updated))",
         {gid, chatted, chatted, gid});
     newest = std::max(newest, chatted);
   }

@@ -20,7 +20,8 @@ bool walk(std::string_view body, Visit visit) {
   while (true) {
     const int start = in.CurrentPosition();
     const uint32_t tag = in.ReadTag();
-    if (tag == 0) return in.CurrentPosition() == static_cast<int>(body.size());
+    // ReadTag() gives 0 both at the end and for a literal 0 byte (an invalid tag).
+    if (tag == 0) return start == static_cast<int>(body.size());
     const uint32_t field = WireFormatLite::GetTagFieldNumber(tag);
     if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       uint32_t len;

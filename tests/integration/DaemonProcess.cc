@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,6 +80,8 @@ void DaemonProcess::start(const std::string& dir, const std::string& confText, i
       ::dup2(log, 1);
       ::dup2(log, 2);
     }
+    // If the test process dies, so does the daemon (no orphans holding ports).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Signals blocked in the test (e.g. by a signalfd) must not stay blocked in the daemon.
     sigset_t none;
     sigemptyset(&none);

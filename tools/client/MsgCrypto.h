@@ -1,0 +1,31 @@
+#pragma once
+// TeamTalk's content encodings (PROTOCOL.md §4.k), as every TeamTalk client does them:
+//  - text msg_data: AES-256-ECB over the zero-padded plaintext whose last block ends with the
+//    plaintext length (uint32 BE), then Base64 without newlines;
+//  - passwords: lowercase md5 hex of the plaintext.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tt::client {
+
+// The key every shipped TeamTalk client hard-codes (msgserver.conf aesKey must match it).
+inline constexpr std::string_view kDefaultAesKey = "12345678901234567890123456789012";
+
+// Base64 text of the encrypted plaintext. A key that is not exactly 32 bytes yields "" (nothing
+// can be encrypted with it; callers treat "" as failure since real output is never empty).
+std::string encryptText(std::string_view plain, std::string_view key = kDefaultAesKey);
+
+// The plaintext, or nullopt when the input is not valid Base64, not whole AES blocks, or the
+// length trailer is impossible (garbage, a wrong key, or an audio body). Never throws.
+std::optional<std::string> decryptText(std::string_view base64, std::string_view key = kDefaultAesKey);
+
+// 32 lowercase hex characters.
+std::string md5Hex(std::string_view data);
+
+// Base64 (standard alphabet, '=' padding, no newlines). Decoding is strict: nullopt on anything
+// that is not canonical Base64.
+std::string base64Encode(std::string_view data);
+std::optional<std::string> base64Decode(std::string_view text);
+
+}  // namespace tt::client
