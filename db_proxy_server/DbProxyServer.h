@@ -22,7 +22,7 @@ struct DbProxyOptions {
   uint16_t listenPort = 10600;
   int backlog = 1024;
   size_t threads = 8;
-  size_t messageWriters = 4;     // MessageStore writer threads (group commit)
+  size_t messageWriters = 2;     // MessageStore writer threads (group commit)
   size_t messageBatch = 256;     // messages per transaction at most
   uint32_t maxPduSize = net::kDefaultMaxPduSize;
   int64_t shutdownTimeoutMs = 10000;

@@ -25,12 +25,24 @@ constexpr int kAcquireTimeoutMs = 2000;
 // Rows per multi-row INSERT: large enough to amortise round trips, small enough that the few
 // statement texts (1..kRowsPerInsert rows) stay cached per connection.
 constexpr size_t kRowsPerInsert = 32;
+// Conversations (and, doubled, known sessions) handled by one multi-row UPDATE. Chunks are padded
+// to a power of two by repeating the last key (harmless in IN and CASE), so only log2(64)+1
+// statement texts per kind are ever prepared.
+constexpr size_t kConvsPerStatement = 64;
+// Recent-session rows a writer remembers as existing (about 100 bytes each).
+constexpr size_t kMaxKnownSessions = 1000000;
 
 bool isGroupType(uint32_t type) {
   return type == IM::BaseDefine::MSG_TYPE_GROUP_TEXT || type == IM::BaseDefine::MSG_TYPE_GROUP_AUDIO;
 }
 bool isSingleType(uint32_t type) {
   return type == IM::BaseDefine::MSG_TYPE_SINGLE_TEXT || type == IM::BaseDefine::MSG_TYPE_SINGLE_AUDIO;
+}
+
+size_t paddedSize(size_t n) {
+  size_t p = 1;
+  while (p < n) p *= 2;
+  return p;
 }
 
 std::string rowsSql(const std::string& head, const std::string& row, size_t n, const std::string& tail = "") {
@@ -114,12 +126,12 @@ void MessageStore::run(Writer& w) {
         w.queue.pop_front();
       }
     }
-    storeBatch(batch);
+    storeBatch(w, batch);
     answer(batch);
   }
 }
 
-void MessageStore::storeBatch(std::vector<Job>& jobs) {
+void MessageStore::storeBatch(Writer& w, std::vector<Job>& jobs) {
   // Validate what needs no storage; a rejected message keeps msg_id 0.
   std::vector<Job*> valid;
   for (Job& j : jobs) {
@@ -145,9 +157,13 @@ void MessageStore::storeBatch(std::vector<Job>& jobs) {
       if (isSingleType(j->msg.msg_type())) ctx_.relations.get(conn, j->msg.from_user_id(), j->msg.to_session_id(), true);
     }
     try {
+      std::vector<SessionKey> inserted;
       conn.begin();
-      storeInTransaction(conn, valid);
+      storeInTransaction(conn, w.knownSessions, valid, &inserted);
       conn.commit();
+      w.knownSessions.insert(inserted.begin(), inserted.end());
+      // A cache, not a record: bounded, and forgetting only costs the upsert path again.
+      if (w.knownSessions.size() > kMaxKnownSessions) w.knownSessions.clear();
     } catch (const db::DbError& e) {
       try {
         conn.rollback();
@@ -160,9 +176,11 @@ void MessageStore::storeBatch(std::vector<Job>& jobs) {
       for (Job* j : valid) {
         std::vector<Job*> one{j};
         try {
+          std::vector<SessionKey> inserted;
           conn.begin();
-          storeInTransaction(conn, one);
+          storeInTransaction(conn, w.knownSessions, one, &inserted);
           conn.commit();
+          w.knownSessions.insert(inserted.begin(), inserted.end());
           if (j->msg.msg_id() != 0) stored.push_back(j);
         } catch (const db::DbError& e2) {
           try {
@@ -189,7 +207,8 @@ void MessageStore::storeBatch(std::vector<Job>& jobs) {
   bumpCounters(stored);
 }
 
-void MessageStore::storeInTransaction(db::MysqlConn& conn, std::vector<Job*>& jobs) {
+void MessageStore::storeInTransaction(db::MysqlConn& conn, const std::set<SessionKey>& known,
+                                      std::vector<Job*>& jobs, std::vector<SessionKey>* inserted) {
   const uint64_t now = tt::unixSeconds();
   // Conversations in first-seen order, each with its messages in arrival order.
   struct Conversation {
@@ -227,9 +246,54 @@ void MessageStore::storeInTransaction(db::MysqlConn& conn, std::vector<Job*>& jo
     convs[it->second].jobs.push_back(j);
   }
 
-  // Allocate ids: one UPDATE per conversation reserves k consecutive ids under the row lock.
+  // Allocate ids under the row locks. 1:1 conversations: per chunk, one UPDATE adds each
+  // relation's message count to its msgSeq and one locking SELECT reads the new ends back -- two
+  // round trips per chunk instead of one per conversation (with many active conversations a
+  // batch has about one message per conversation). FORCE INDEX: a full scan would lock every
+  // relation row, including those of other writers' open transactions, and deadlock with them.
   std::map<std::string, std::vector<Job*>> byTable;
+  std::vector<Conversation*> singles;
   for (Conversation& c : convs) {
+    if (!c.group) singles.push_back(&c);
+  }
+  for (size_t off = 0; off < singles.size(); off += kConvsPerStatement) {
+    const size_t n = std::min(kConvsPerStatement, singles.size() - off);
+    const size_t padded = paddedSize(n);
+    auto conv = [&](size_t i) -> Conversation& { return *singles[off + std::min(i, n - 1)]; };
+    std::string update = "UPDATE IMRelationShip FORCE INDEX (PRIMARY) SET msgSeq = msgSeq + CASE id";
+    std::string in;
+    std::vector<db::DbValue> params, ids;
+    for (size_t i = 0; i < padded; ++i) {
+      update += " WHEN ? THEN ?";
+      params.insert(params.end(), {uint64_t{conv(i).id}, uint64_t{conv(i).jobs.size()}});
+      in += i ? ", ?" : "?";
+      ids.push_back(uint64_t{conv(i).id});
+    }
+    params.push_back(now);
+    params.insert(params.end(), ids.begin(), ids.end());
+    conn.exec(update + " ELSE 0 END, updated = ? WHERE id IN (" + in + ")", params);
+    std::unordered_map<uint32_t, uint64_t> lastIds;
+    for (const auto& row :
+         conn.query("SELECT id, msgSeq FROM IMRelationShip FORCE INDEX (PRIMARY) WHERE id IN (" + in + ") FOR UPDATE",
+                    ids)) {
+      lastIds[row.u32(0)] = row.u64(1);
+    }
+    for (size_t i = off; i < off + n; ++i) {
+      Conversation& c = *singles[i];
+      const uint64_t k = c.jobs.size();
+      auto it = lastIds.find(c.id);
+      if (it == lastIds.end()) {
+        spdlog::warn("relation {} does not exist: {} messages rejected", c.id, k);
+        continue;
+      }
+      for (size_t j = 0; j < k; ++j) c.jobs[j]->msg.set_msg_id(static_cast<uint32_t>(it->second - k + 1 + j));
+      auto& list = byTable[messageTable(c.id)];
+      list.insert(list.end(), c.jobs.begin(), c.jobs.end());
+    }
+  }
+  // Groups: one UPDATE per group (it also checks the group is alive).
+  for (Conversation& c : convs) {
+    if (!c.group) continue;
     const uint64_t k = c.jobs.size();
     db::DbExecResult r =
         c.group ? conn.exec("UPDATE IMGroup SET msgSeq = LAST_INSERT_ID(msgSeq + ?), lastChated = ?, updated = ? "
@@ -294,7 +358,24 @@ void MessageStore::storeInTransaction(db::MysqlConn& conn, std::vector<Job*>& jo
       }
     }
   }
-  std::vector<std::tuple<uint32_t, uint32_t, uint32_t>> rows(sessions.begin(), sessions.end());
+  // Known rows: one UPDATE over the unique key per chunk. New rows: the upsert (a concurrent
+  // GroupSync or another db_proxy may have created one meanwhile).
+  std::vector<SessionKey> existing, rows;
+  for (const SessionKey& s : sessions) (known.count(s) ? existing : rows).push_back(s);
+  for (size_t off = 0; off < existing.size(); off += 2 * kConvsPerStatement) {
+    const size_t n = std::min(2 * kConvsPerStatement, existing.size() - off);
+    const size_t padded = paddedSize(n);
+    std::vector<db::DbValue> params{now};
+    std::string sql = "UPDATE IMRecentSession FORCE INDEX (uk_userId_peerId_type) SET status = 0, updated = ? "
+                      "WHERE (userId, peerId, type) IN (";
+    for (size_t i = 0; i < padded; ++i) {
+      auto [user, peer, type] = existing[off + std::min(i, n - 1)];
+      sql += i ? ", (?, ?, ?)" : "(?, ?, ?)";
+      params.insert(params.end(), {uint64_t{user}, uint64_t{peer}, uint64_t{type}});
+    }
+    conn.exec(sql + ")", params);
+  }
+  inserted->insert(inserted->end(), rows.begin(), rows.end());
   for (size_t off = 0; off < rows.size(); off += kRowsPerInsert) {
     const size_t n = std::min(kRowsPerInsert, rows.size() - off);
     std::vector<db::DbValue> params;

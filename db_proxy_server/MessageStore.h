@@ -15,8 +15,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "IM.Message.pb.h"
@@ -55,18 +57,27 @@ class MessageStore {
   static uint64_t conversationKey(const IM::Message::IMMsgData& msg);
 
  private:
+  // (userId, peerId, type) of an IMRecentSession row.
+  using SessionKey = std::tuple<uint32_t, uint32_t, uint32_t>;
+
   struct Writer {
     mutable std::mutex mutex;
     std::condition_variable cv;
     std::deque<Job> queue;  // guarded by mutex
     bool stopping = false;  // guarded by mutex
     std::thread thread;
+    // Recent-session rows this writer has seen committed. Rows are never deleted (removal sets
+    // status = 1), so a known row is touched with a plain UPDATE: no insert attempt, no duplicate
+    // key round, no AUTO_INCREMENT value burnt. Writer thread only.
+    std::set<SessionKey> knownSessions;
   };
 
   void run(Writer& w);
-  void storeBatch(std::vector<Job>& jobs);
-  // Stores jobs in one transaction; fills msg ids. Throws on failure (the caller rolls back).
-  void storeInTransaction(db::MysqlConn& conn, std::vector<Job*>& jobs);
+  void storeBatch(Writer& w, std::vector<Job>& jobs);
+  // Stores jobs in one transaction; fills msg ids and the sessions it inserted (to be remembered
+  // once committed). Throws on failure (the caller rolls back).
+  void storeInTransaction(db::MysqlConn& conn, const std::set<SessionKey>& known, std::vector<Job*>& jobs,
+                          std::vector<SessionKey>* inserted);
   void bumpCounters(const std::vector<Job*>& stored);
   void answer(std::vector<Job>& jobs);
 

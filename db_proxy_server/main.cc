@@ -26,7 +26,7 @@ dbproxy::DbProxyOptions readOptions(const Config& c) {
   o.listenIps = c.getRequiredList("ListenIP");
   o.listenPort = c.getPort("ListenPort");
   o.threads = static_cast<size_t>(c.getInt("ThreadNum", 8, 1, 256));
-  o.messageWriters = static_cast<size_t>(c.getInt("MsgWriterNum", 4, 1, 64));
+  o.messageWriters = static_cast<size_t>(c.getInt("MsgWriterNum", 2, 1, 64));
   o.messageBatch = static_cast<size_t>(c.getInt("MsgBatchSize", 256, 1, 4096));
   o.maxPduSize = static_cast<uint32_t>(c.getInt("MaxPduSize", net::kDefaultMaxPduSize, 1024, 64 * 1024 * 1024));
   o.shutdownTimeoutMs = c.getInt("ShutdownTimeout", 10, 1, 600) * 1000;
