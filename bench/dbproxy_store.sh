@@ -150,7 +150,7 @@ echo "storage: innodb_flush_log_at_trx_commit=$flush innodb_log_file_size=${redo
 [[ "$flush" == 1 ]] || echo "warning: innodb_flush_log_at_trx_commit is $flush, not 1: this is NOT a durable measurement" >&2
 
 # ---- db_proxy config ----
-# conf/dbproxyserver.conf with our ports and password; the mode's batch size and writers appended.
+# conf/dbproxyserver.conf with our ports and password; its batch/writer keys replaced by the mode's.
 write_conf() {  # write_conf <file> <listen_port> <batch>
   local file="$1" port="$2" batch="$3"
   sed -E \
@@ -164,6 +164,7 @@ write_conf() {  # write_conf <file> <listen_port> <batch>
     -e "s/^([a-z_]+)_host=127\.0\.0\.1$/\1_host=$TT_REDIS_HOST/" \
     -e "s/^LogLevel=.*/LogLevel=warn/" \
     -e "s/^ShutdownTimeout=.*/ShutdownTimeout=10/" \
+    -e "/^(MsgBatchSize|MsgWriterNum)=/d" \
     "$REPO/conf/dbproxyserver.conf" >"$file"
   grep -q "^ListenPort=$port\$" "$file" || die "conf/dbproxyserver.conf has no ListenPort line to replace"
   grep -q "_port=$TT_REDIS_PORT\$" "$file" || die "conf/dbproxyserver.conf: no Redis port replaced"

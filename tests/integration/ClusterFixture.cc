@@ -85,6 +85,16 @@ void ClusterFixture::restartMsgServer(size_t i) {
   msgServers_.at(i).daemon->start(dir_, msgServerConf(i), msgServers_.at(i).port);
 }
 
+size_t ClusterFixture::addMsgServer(const std::string& extra) {
+  MsgServerProcess m;
+  m.port = pickFreeLoopbackPort();
+  const size_t i = msgServers_.size();
+  m.daemon = std::make_unique<DaemonProcess>(daemonBinary("msg_server"), "msg_server" + std::to_string(i));
+  msgServers_.push_back(std::move(m));
+  msgServers_[i].daemon->start(dir_, msgServerConf(i, extra), msgServers_[i].port);
+  return i;
+}
+
 std::vector<std::string> ClusterFixture::stopAll() {
   std::vector<std::string> failed;
   for (size_t i = 0; i < msgServers_.size(); ++i) {

@@ -42,6 +42,9 @@ class ClusterFixture {
   // Restart one daemon with the same conf and port.
   void restartRoute();
   void restartMsgServer(size_t i);
+  // Starts one more msg_server (same links, conf extended by extra lines, e.g. a short
+  // PcClientTimeout); returns its index. It is stopped and checked by stopAll like the others.
+  size_t addMsgServer(const std::string& extra);
 
   // Stops every daemon with SIGTERM; returns the names of those that did not exit 0.
   std::vector<std::string> stopAll();
