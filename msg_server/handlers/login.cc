@@ -47,8 +47,11 @@ void kickLocal(MsgServer& server, uint32_t userId, uint32_t clientType, KickReas
     if (!s || c->id() == except || s->state != ClientSession::State::kOnline) continue;
     if (isMobile(s->clientType) != isMobile(clientType)) continue;
     spdlog::info("user {}: kicking connection {} (reason {})", userId, c->name(), static_cast<int>(reason));
+    // Offline bookkeeping first (registry, login_server count, route OFFLINE): it only runs for a
+    // connection still marked online, and sendKick marks it closing. The socket closes after the
+    // notice.
+    server.onClientClosed(c);
     sendKick(c, userId, reason);
-    server.onClientClosed(c);  // offline bookkeeping now; the socket closes after the notice
   }
 }
 
