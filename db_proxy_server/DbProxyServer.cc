@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include <google/protobuf/io/coded_stream.h>
 #include <spdlog/spdlog.h>
 
 #include "IM.BaseDefine.pb.h"
@@ -19,6 +20,15 @@ net::ImConnOptions connOptions(const DbProxyOptions& o) {
   // Responses to a busy msg_server can pile up briefly; a peer that stops reading is cut at 64 MiB.
   c.maxOutputBytes = 64 * 1024 * 1024;
   return c;
+}
+// Field 1 of every SID_MSG request is the user id (uint32 varint); 0 if the body does not start
+// with it. Read without parsing the whole message: the worker parses it anyway.
+uint64_t leadingUserId(std::string_view body) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(body.data()),
+                                             static_cast<int>(body.size()));
+  uint32_t value = 0;
+  if (in.ReadTag() == ((1u << 3) | 0u) && in.ReadVarint32(&value)) return value;
+  return 0;
 }
 }  // namespace
 
@@ -68,8 +78,12 @@ void DbProxyServer::onPdu(const net::ImConnPtr& conn, const net::ImPdu& pdu) {
   req.header = pdu.header;
   req.body.assign(pdu.body.data(), pdu.body.size());
   const HandlerTable::Entry* e = entry;
+  // One user's message-service requests (read ack, unread count, history) run in the order they
+  // arrived, on one worker: an unread count asked right after a read ack sees that ack.
+  const bool keyed = pdu.serviceId() == IM::BaseDefine::SID_MSG;
+  const uint64_t key = keyed ? leadingUserId(pdu.body) : 0;
   submit(
-      conn->id(), 0, false,
+      conn->id(), key, keyed,
       [this, e, req = std::move(req)](Response& res) { e->fn(context_, req, res); }, pdu.seqNum());
 }
 
