@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,7 +31,9 @@
 #include "netlib/BaseSocket.h"
 #include "netlib/EventDispatch.h"
 #include "netlib/SignalWatcher.h"
+#include "IM.File.pb.h"
 #include "tools/client/ClientSession.h"
+#include "tools/client/FileTransfer.h"
 #include "tools/client/LoginHttp.h"
 
 namespace {
@@ -53,6 +56,9 @@ constexpr const char* kHelp =
     "  /read <user|g:gid>         mark a conversation read\n"
     "  /users                     list all users\n"
     "  /online <user>...          who of them is online\n"
+    "  /sendfile <user> <path>    send a file (online if they are, else stored for them)\n"
+    "  /files                     files offered to me, stored ones included\n"
+    "  /getfile <task> [path]     fetch an offered file (task id or its first characters)\n"
     "  /help, /quit";
 
 void out(const std::string& line) {
@@ -197,6 +203,10 @@ class Cli {
                       : n.user_stat().status() == bd::USER_STATUS_OFFLINE ? "offline"
                                                                           : "away";
       out("* " + userName(n.user_stat().user_id()) + " is " + s);
+    };
+    h.onOtherPdu = [this](const tt::net::ImPdu& pdu) {
+      IM::File::IMFileNotify n;
+      if (pdu.commandId() == bd::CID_FILE_NOTIFY && pdu.parse(&n)) onFileOffer(n);
     };
     h.onGroupChangeNotify = [this](const IM::Group::IMGroupChangeMemberNotify& n) {
       std::string who;
@@ -411,6 +421,20 @@ class Cli {
         return;
       }
       send(cmd == "/group", w[1], rest);
+    } else if (cmd == "/sendfile") {
+      if (w.size() < 2 || rest.empty()) {
+        err("usage: /sendfile <user|id> <path>");
+        return;
+      }
+      sendFile(w[1], rest);
+    } else if (cmd == "/files") {
+      listFiles();
+    } else if (cmd == "/getfile") {
+      if (w.size() < 2) {
+        err("usage: /getfile <task> [path]");
+        return;
+      }
+      getFile(w[1], rest);
     } else if (cmd == "/groups") {
       listGroups();
     } else if (cmd == "/history") {
@@ -595,6 +619,182 @@ class Cli {
     });
   }
 
+  // ---- files (tools/client/FileTransfer does the file_server part) ----
+  struct Offer {
+    uint32_t from = 0;
+    std::string name;
+    uint32_t size = 0;
+    std::string host;
+    uint16_t port = 0;
+    bool online = false;
+  };
+
+  void onFileOffer(const IM::File::IMFileNotify& n) {
+    if (n.ip_addr_list_size() == 0) return;
+    const bool online = n.trans_mode() == bd::FILE_TYPE_ONLINE;
+    if (!online && n.offline_ready() == 0) {
+      out("* " + userName(n.from_user_id()) + " is uploading " + n.file_name() + " for you");
+      return;
+    }
+    Offer o{n.from_user_id(), n.file_name(), n.file_size(), n.ip_addr_list(0).ip(),
+            static_cast<uint16_t>(n.ip_addr_list(0).port()), online};
+    offers_[n.task_id()] = o;
+    out("* " + userName(o.from) + " offers " + o.name + " (" + std::to_string(o.size) + " bytes, " +
+        (online ? "online" : "stored") + "): /getfile " + n.task_id().substr(0, 8));
+  }
+
+  void startTransfer(tt::client::FileTransferSpec spec, std::function<void(bool ok)> after) {
+    const std::string task = spec.taskId;
+    const std::string what = spec.path;
+    begin();
+    auto t = tt::client::FileTransfer::create(
+        loop_, std::move(spec), [this, task, what, after](const tt::client::FileTransfer::Result& r) {
+          if (r.ok) {
+            out("* file " + what + ": done, " + std::to_string(r.bytes) + " bytes");
+          } else {
+            err("file " + what + ": " + r.error);
+          }
+          if (after) after(r.ok);
+          transfers_.erase(task);
+          end();
+        });
+    std::string why;
+    if (!t->start(&why)) {
+      err("file: " + why);
+      end();
+      return;
+    }
+    transfers_[task] = t;
+  }
+
+  void sendFile(const std::string& who, const std::string& path) {
+    auto to = userId(who);
+    if (!to) {
+      err("unknown user " + who);
+      return;
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > 0xffffffffLL) {
+      err("sendfile: " + path + ": not a readable, non-empty file under 4 GiB");
+      return;
+    }
+    const size_t slash = path.find_last_of('/');
+    IM::File::IMFileReq req;
+    req.set_from_user_id(session_.userId());
+    req.set_to_user_id(*to);
+    req.set_file_name(slash == std::string::npos ? path : path.substr(slash + 1));
+    req.set_file_size(static_cast<uint32_t>(st.st_size));
+    req.set_trans_mode(bd::FILE_TYPE_ONLINE);  // msg_server makes it offline when they are away
+    begin();
+    session_.requestTyped<IM::File::IMFileRsp>(
+        bd::SID_FILE, bd::CID_FILE_REQUEST, req,
+        [this, req, path](RequestError e, const IM::File::IMFileRsp* rsp) {
+          if (rsp == nullptr || rsp->result_code() != 0 || rsp->ip_addr_list_size() == 0) {
+            err("sendfile refused" + (rsp == nullptr ? std::string(": ") + toString(e) : std::string()));
+            end();
+            return;
+          }
+          const bool online = rsp->trans_mode() == bd::FILE_TYPE_ONLINE;
+          out("* offering " + req.file_name() + " to " + userName(req.to_user_id()) + " (" +
+              (online ? "online, waiting for them" : "offline, uploading") + ")");
+          tt::client::FileTransferSpec spec;
+          spec.host = rsp->ip_addr_list(0).ip();
+          spec.port = static_cast<uint16_t>(rsp->ip_addr_list(0).port());
+          spec.userId = session_.userId();
+          spec.taskId = rsp->task_id();
+          spec.role = online ? bd::CLIENT_REALTIME_SENDER : bd::CLIENT_OFFLINE_UPLOAD;
+          spec.path = path;
+          spec.fileSize = req.file_size();
+          const std::string task = rsp->task_id();
+          startTransfer(spec, [this, req, task, online](bool ok) {
+            if (!ok || online) return;
+            // Stored: register it for the receiver (msg_server tells them).
+            IM::File::IMFileAddOfflineReq add;
+            add.set_from_user_id(session_.userId());
+            add.set_to_user_id(req.to_user_id());
+            add.set_task_id(task);
+            add.set_file_name(req.file_name());
+            add.set_file_size(req.file_size());
+            session_.sendOneWay(bd::SID_FILE, bd::CID_FILE_ADD_OFFLINE_REQ, add);
+          });
+          end();
+        });
+  }
+
+  void listFiles() {
+    IM::File::IMFileHasOfflineReq req;
+    req.set_user_id(session_.userId());
+    begin();
+    session_.requestTyped<IM::File::IMFileHasOfflineRsp>(
+        bd::SID_FILE, bd::CID_FILE_HAS_OFFLINE_REQ, req,
+        [this](RequestError e, const IM::File::IMFileHasOfflineRsp* rsp) {
+          if (rsp == nullptr) {
+            err(std::string("files failed: ") + toString(e));
+          } else if (rsp->ip_addr_list_size() > 0) {
+            for (const auto& f : rsp->offline_file_list()) {
+              offers_[f.task_id()] = Offer{f.from_user_id(), f.file_name(), f.file_size(), rsp->ip_addr_list(0).ip(),
+                                           static_cast<uint16_t>(rsp->ip_addr_list(0).port()), false};
+            }
+          }
+          if (offers_.empty()) out("  no files for you");
+          for (const auto& [task, o] : offers_) {
+            out("  " + task.substr(0, 8) + "  " + o.name + " (" + std::to_string(o.size) + " bytes) from " +
+                userName(o.from) + (o.online ? ", online" : ", stored"));
+          }
+          end();
+        });
+  }
+
+  void getFile(const std::string& prefix, const std::string& pathArg) {
+    auto it = offers_.end();
+    for (auto i = offers_.begin(); i != offers_.end(); ++i) {
+      if (i->first.rfind(prefix, 0) != 0) continue;
+      if (it != offers_.end()) {
+        err("getfile: " + prefix + " matches several files");
+        return;
+      }
+      it = i;
+    }
+    if (it == offers_.end()) {
+      err("getfile: no offered file " + prefix + " (see /files)");
+      return;
+    }
+    const Offer o = it->second;
+    const std::string task = it->first;
+    // The sender's name is only a hint: no directories, nothing hidden.
+    std::string path = pathArg;
+    if (path.empty()) {
+      const size_t slash = o.name.find_last_of("/\\");
+      path = slash == std::string::npos ? o.name : o.name.substr(slash + 1);
+      if (path.empty() || path[0] == '.') path = "download-" + task.substr(0, 8);
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+      err("getfile: " + path + " exists; name another path");
+      return;
+    }
+    offers_.erase(it);
+    tt::client::FileTransferSpec spec;
+    spec.host = o.host;
+    spec.port = o.port;
+    spec.userId = session_.userId();
+    spec.taskId = task;
+    spec.role = o.online ? bd::CLIENT_REALTIME_RECVER : bd::CLIENT_OFFLINE_DOWNLOAD;
+    spec.path = path;
+    spec.fileSize = o.size;
+    const uint32_t from = o.from;
+    const bool online = o.online;
+    out("* fetching " + o.name + " into " + path);
+    startTransfer(spec, [this, task, from, online](bool ok) {
+      if (!ok || online) return;
+      IM::File::IMFileDelOfflineReq del;  // downloaded: the record goes
+      del.set_from_user_id(from);
+      del.set_to_user_id(session_.userId());
+      del.set_task_id(task);
+      session_.sendOneWay(bd::SID_FILE, bd::CID_FILE_DEL_OFFLINE_REQ, del);
+    });
+  }
+
   tt::net::EventDispatch* loop_;
   ClientSession session_;
   std::unique_ptr<tt::net::BaseSocket> stdinSocket_;
@@ -607,6 +807,8 @@ class Cli {
   std::unordered_map<uint32_t, std::string> names_;
   std::unordered_map<std::string, uint32_t> ids_;
   std::unordered_map<uint32_t, std::string> groups_;
+  std::map<std::string, Offer> offers_;  // task id -> what was offered to me
+  std::unordered_map<std::string, std::shared_ptr<tt::client::FileTransfer>> transfers_;
 };
 
 }  // namespace
