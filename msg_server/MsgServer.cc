@@ -116,6 +116,7 @@ MsgServer::MsgServer(net::EventDispatch* loop, MsgServerOptions options)
   registerLoginHandlers(*this);
   registerMessageHandlers(*this);
   registerForwardHandlers(*this);
+  registerPushHandlers(*this);
 }
 
 MsgServer::~MsgServer() { loop_->cancel(tickTimer_); }

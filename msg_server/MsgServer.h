@@ -24,6 +24,10 @@
 #include "netlib/EventDispatch.h"
 #include "netlib/ImServer.h"
 
+namespace IM::Message {
+class IMMsgData;
+}
+
 namespace tt::msg {
 
 struct MsgServerOptions {
@@ -130,5 +134,13 @@ class MsgServer {
 void registerLoginHandlers(MsgServer& server);
 void registerMessageHandlers(MsgServer& server);
 void registerForwardHandlers(MsgServer& server);
+void registerPushHandlers(MsgServer& server);
+
+// Offline push (handlers/push.cc). Called by the msg_server that stored msg, once it is acked:
+// notifies the receivers that have no device online anywhere through push_server.
+void pushStoredMessage(MsgServer& server, const IM::Message::IMMsgData& msg);
+// PROTOCOL.md §4.j alert text, cut to 37 bytes + "..." without splitting a UTF-8 character.
+std::string pushAlertText(const std::string& senderNick, uint32_t msgType, const std::string& text, bool decrypted);
+std::string truncateUtf8(const std::string& s, size_t maxBytes);
 
 }  // namespace tt::msg

@@ -129,10 +129,14 @@ void RouteServer::registerHandlers() {
       [this](const ImConnPtr& c, const ImPdu& pdu, IM::Buddy::IMUsersStatReq& m) {
         IM::Buddy::IMUsersStatRsp rsp;
         rsp.set_user_id(m.user_id());
+        // TeamTalk's answer is ONLINE only for a PC client; msg_server's push path asks with the
+        // any-device marker instead ("is any client of this user up anywhere?").
+        const bool anyDevice = m.user_id() == kAnyDeviceStatQuery;
         for (uint32_t id : m.user_id_list()) {
           bd::UserStat* s = rsp.add_user_stat_list();
           s->set_user_id(id);
-          s->set_status(table_.pcOnline(id) ? bd::USER_STATUS_ONLINE : bd::USER_STATUS_OFFLINE);
+          const bool online = anyDevice ? table_.clientCount(id) > 0 : table_.pcOnline(id);
+          s->set_status(online ? bd::USER_STATUS_ONLINE : bd::USER_STATUS_OFFLINE);
         }
         if (m.has_attach_data()) rsp.set_attach_data(m.attach_data());
         c->send(bd::SID_BUDDY_LIST, bd::CID_BUDDY_LIST_USERS_STATUS_RESPONSE, pdu.seqNum(), rsp);

@@ -103,6 +103,23 @@ void storeDeviceToken(db::RedisConn& redis, uint32_t uid, uint32_t clientType, c
   if (!replies.back().isArray()) throw db::RedisError("device token transaction failed: " + replies.back().str);
 }
 
+// push_server's clear of a token the push provider called invalid (IMDeviceTokenReq with an empty
+// device_token and attach_data "tt-clear-if-token:<token>"): clears device_<uid> only if it still
+// holds that token. WATCH makes it compare-and-clear: if the user registers a new token between
+// the read and the EXEC, the EXEC is refused and the new token stays.
+constexpr std::string_view kClearIfTokenPrefix = "tt-clear-if-token:";
+
+bool clearIfStillToken(db::RedisConn& redis, uint32_t uid, std::string_view expected) {
+  redis.command({"WATCH", userTokenKey(uid)});
+  const auto current = getString(redis, userTokenKey(uid));
+  if (!current || rawToken(*current) != expected) {
+    redis.command({"UNWATCH"});
+    return false;
+  }
+  storeDeviceToken(redis, uid, 0, "");
+  return true;
+}
+
 void onDeviceToken(DbContext& ctx, const IM::Login::IMDeviceTokenReq& req) {
   if (req.user_id() == 0 || req.device_token().size() > kMaxTokenBytes) {
     spdlog::warn("device token of user {} refused ({} bytes)", req.user_id(), req.device_token().size());
@@ -110,6 +127,15 @@ void onDeviceToken(DbContext& ctx, const IM::Login::IMDeviceTokenReq& req) {
   }
   try {
     auto redis = ctx.storage.cache("token").acquire(kAcquireTimeoutMs);
+    if (req.device_token().empty() && startsWith(req.attach_data(), kClearIfTokenPrefix)) {
+      const std::string_view expected = std::string_view(req.attach_data()).substr(kClearIfTokenPrefix.size());
+      if (clearIfStillToken(*redis, req.user_id(), expected)) {
+        spdlog::info("device token of user {} cleared (invalid at the push provider)", req.user_id());
+      } else {
+        spdlog::info("device token of user {} kept: it is no longer the one the push provider refused", req.user_id());
+      }
+      return;
+    }
     storeDeviceToken(*redis, req.user_id(), req.client_type(), req.device_token());
   } catch (const db::RedisError& e) {
     spdlog::error("device token of user {} not stored: {}", req.user_id(), e.what());

@@ -105,6 +105,7 @@ void onMessage(MsgServer& server, const net::ImConnPtr& conn, const net::ImPdu& 
       server.deliverToUser(stored.to_session_id(), out);
       server.deliverToUser(stored.from_user_id(), out, origin);
     }
+    pushStoredMessage(server, stored);  // receivers with no device online anywhere
   };
   if (!server.request(server.dbFor(s->userId), SID_MSG, CID_MSG_DATA, msg, std::move(p))) {
     spdlog::warn("user {}: no db_proxy link, message not stored", s->userId);
