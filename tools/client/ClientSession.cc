@@ -164,7 +164,8 @@ void ClientSession::connectTo(const std::string& host, uint16_t port, const std:
                            } else {
                              lose("msg_server: " + error, true);
                            }
-                         }));
+                         }),
+                         options_.localAddress);
 }
 
 void ClientSession::onConnected(int fd) {

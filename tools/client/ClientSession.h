@@ -67,6 +67,9 @@ struct SessionOptions {
   std::string loginPath = "/msg_server";
   std::string serverHost;
   uint16_t serverPort = 8000;
+  // Numeric local address bound before connecting to msg_server (e.g. 127.0.0.2, so a load
+  // generator gets past one address's ephemeral ports); empty = the kernel's choice.
+  std::string localAddress;
 
   std::string userName;
   std::string password;  // plaintext; sent as md5hex (PROTOCOL.md §4.k)

@@ -3,6 +3,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "netlib/BaseSocket.h"
 #include "netlib/EventDispatch.h"
 #include "netlib/SocketOps.h"
@@ -10,9 +13,9 @@
 namespace tt::client {
 
 std::shared_ptr<Dialer> Dialer::dial(net::EventDispatch* loop, const net::InetAddress& server, int64_t timeoutMs,
-                                     Callback cb) {
+                                     Callback cb, const std::string& localIp) {
   auto d = std::make_shared<Dialer>(loop, server, std::move(cb));
-  d->start(timeoutMs);
+  d->start(timeoutMs, localIp);
   return d;
 }
 
@@ -24,7 +27,7 @@ Dialer::~Dialer() {
   net::sockets::close(releaseSocket());
 }
 
-void Dialer::start(int64_t timeoutMs) {
+void Dialer::start(int64_t timeoutMs, const std::string& localIp) {
   std::weak_ptr<Dialer> weak = shared_from_this();
   fd_ = net::sockets::createNonblocking(server_.family());
   if (fd_ < 0) {
@@ -33,6 +36,29 @@ void Dialer::start(int64_t timeoutMs) {
       if (auto self = weak.lock()) self->finish(-1, why);
     });
     return;
+  }
+  if (!localIp.empty()) {
+    std::string why;
+    const auto local = net::InetAddress::parse(localIp, 0);
+    if (!local || local->family() != server_.family()) {
+      why = "bad local address " + localIp;
+    } else {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+      // Port picked by connect(), unique per destination, not one port per bind.
+      const int on = 1;
+      ::setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+#endif
+      const socklen_t len = local->family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+      if (::bind(fd_, local->sockAddr(), len) != 0) why = "bind " + localIp + ": " + std::strerror(errno);
+    }
+    if (!why.empty()) {
+      net::sockets::close(fd_);
+      fd_ = -1;
+      loop_->post([weak, why] {
+        if (auto self = weak.lock()) self->finish(-1, why);
+      });
+      return;
+    }
   }
   const int rc = net::sockets::connect(fd_, server_);
   const int err = rc == 0 ? 0 : errno;

@@ -24,8 +24,10 @@ class Dialer : public std::enable_shared_from_this<Dialer> {
   using Callback = std::function<void(int fd, const std::string& error)>;
 
   // Loop thread. Keep the returned pointer to be able to cancel; dropping it does not cancel.
+  // localIp: numeric address to bind before connecting (port chosen at connect time, so each
+  // local address has its own ephemeral port range per destination); empty = the kernel's choice.
   static std::shared_ptr<Dialer> dial(net::EventDispatch* loop, const net::InetAddress& server, int64_t timeoutMs,
-                                      Callback cb);
+                                      Callback cb, const std::string& localIp = {});
 
   Dialer(net::EventDispatch* loop, const net::InetAddress& server, Callback cb);
   ~Dialer();
@@ -37,7 +39,7 @@ class Dialer : public std::enable_shared_from_this<Dialer> {
   const net::InetAddress& server() const { return server_; }
 
  private:
-  void start(int64_t timeoutMs);
+  void start(int64_t timeoutMs, const std::string& localIp);
   void handleWritable();
   void finish(int fd, const std::string& error);
   int releaseSocket();
