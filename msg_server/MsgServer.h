@@ -30,6 +30,8 @@ class IMMsgData;
 
 namespace tt::msg {
 
+class PushBatcher;  // handlers/push.cc
+
 struct MsgServerOptions {
   std::vector<std::string> listenIps{"0.0.0.0"};
   uint16_t listenPort = 8000;
@@ -75,6 +77,8 @@ class MsgServer {
   Upstreams& file() { return file_; }
   UserRegistry& users() { return users_; }
   GroupMembers& groups() { return groups_; }
+  // Offline-push state (handlers/push.cc; created by registerPushHandlers).
+  std::shared_ptr<PushBatcher>& pushBatcher() { return pushBatcher_; }
   net::ImServer& clients() { return clients_; }
   size_t onlineConnections() const { return users_.connectionCount(); }
 
@@ -126,6 +130,7 @@ class MsgServer {
   PendingRequests pending_;
   UserRegistry users_;
   GroupMembers groups_;
+  std::shared_ptr<PushBatcher> pushBatcher_;
   net::TimerId tickTimer_ = 0;
   bool stopping_ = false;
 };

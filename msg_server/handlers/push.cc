@@ -7,7 +7,8 @@
 //              the group (IMGroupGetShieldReq to db_proxy)
 //   -> keep those with no device online anywhere: not in our registry, and route_server's
 //      any-device status query (IMUsersStatReq with user_id kAnyDeviceStatQuery) says OFFLINE
-//      (with no route link we cannot know, and push)
+//      (one query per loop turn for every message stored in it; with no route link we cannot
+//      know, and push)
 //   -> IMGetDeviceTokenReq to db_proxy (it applies do-not-disturb and sets push_count = unread)
 //   -> one IMPushToUserReq to a live push_server link with the alert text and JSON data.
 // No push link configured or up: nothing is done (debug log).
@@ -55,34 +56,98 @@ using JobPtr = std::shared_ptr<PushJob>;
 void askTokens(MsgServer& server, const JobPtr& job, std::vector<uint32_t> users);
 void filterOnline(MsgServer& server, const JobPtr& job, std::vector<uint32_t> users);
 
-// Drops receivers with a device on this msg_server, then asks route about the rest.
+// At most this many users in one any-device query (one PDU of ~5 bytes per id).
+constexpr size_t kMaxIdsPerQuery = 4096;
+
+}  // namespace
+
+// Route presence queries are batched: every message stored in one loop turn adds its receivers,
+// and one IMUsersStatReq per turn (not one per message) asks route_server about all of them.
+// With push configured, a message to a receiver on another msg_server would otherwise cost a
+// route round trip of its own.
+class PushBatcher : public std::enable_shared_from_this<PushBatcher> {
+ public:
+  void ask(MsgServer& server, JobPtr job, std::vector<uint32_t> users) {
+    waiting_.push_back(Waiter{std::move(job), std::move(users)});
+    if (scheduled_) return;
+    scheduled_ = true;
+    std::weak_ptr<PushBatcher> weak = shared_from_this();
+    server.loop()->post([weak, &server] {
+      if (auto self = weak.lock()) self->flush(server);
+    });
+  }
+
+ private:
+  struct Waiter {
+    JobPtr job;
+    std::vector<uint32_t> users;
+  };
+  using Batch = std::vector<Waiter>;
+
+  void flush(MsgServer& server) {
+    scheduled_ = false;
+    Batch all;
+    all.swap(waiting_);
+    // Split so no query names more than kMaxIdsPerQuery users (a waiter is never split).
+    Batch part;
+    std::unordered_set<uint32_t> ids;
+    for (auto& w : all) {
+      if (!part.empty() && ids.size() + w.users.size() > kMaxIdsPerQuery) {
+        query(server, std::make_shared<Batch>(std::move(part)), ids);
+        part.clear();
+        ids.clear();
+      }
+      ids.insert(w.users.begin(), w.users.end());
+      part.push_back(std::move(w));
+    }
+    if (!part.empty()) query(server, std::make_shared<Batch>(std::move(part)), ids);
+  }
+
+  static void query(MsgServer& server, const std::shared_ptr<Batch>& batch, const std::unordered_set<uint32_t>& ids) {
+    IM::Buddy::IMUsersStatReq req;
+    req.set_user_id(kAnyDeviceStatQuery);
+    for (uint32_t u : ids) req.add_user_id_list(u);
+    Pending p;
+    p.onReply = [&server, batch](const net::ImPdu* answer) {
+      IM::Buddy::IMUsersStatRsp rsp;
+      if (!answer || !answer->parse(&rsp)) {
+        spdlog::info("push: no presence answer from route_server for {} messages; pushing", batch->size());
+        for (auto& w : *batch) askTokens(server, w.job, std::move(w.users));
+        return;
+      }
+      std::unordered_set<uint32_t> offline;
+      for (const auto& s : rsp.user_stat_list()) {
+        if (s.status() == USER_STATUS_OFFLINE) offline.insert(s.user_id());
+      }
+      for (auto& w : *batch) {
+        std::vector<uint32_t> still;
+        for (uint32_t u : w.users) {
+          if (offline.count(u) != 0) still.push_back(u);
+        }
+        if (!still.empty()) askTokens(server, w.job, std::move(still));
+      }
+    };
+    if (!server.request(server.route().first(), SID_BUDDY_LIST, CID_BUDDY_LIST_USERS_STATUS_REQUEST, req,
+                        std::move(p))) {
+      // No route link: we only know about our own users.
+      for (auto& w : *batch) askTokens(server, w.job, std::move(w.users));
+    }
+  }
+
+  Batch waiting_;
+  bool scheduled_ = false;
+};
+
+namespace {
+
+// Drops receivers with a device on this msg_server, then asks route about the rest (batched).
 void filterOnline(MsgServer& server, const JobPtr& job, std::vector<uint32_t> users) {
   std::vector<uint32_t> offline;
   for (uint32_t u : users) {
     if (u != job->sender && !server.users().online(u)) offline.push_back(u);
   }
   if (offline.empty()) return;
-  IM::Buddy::IMUsersStatReq req;
-  req.set_user_id(kAnyDeviceStatQuery);
-  for (uint32_t u : offline) req.add_user_id_list(u);
-  Pending p;
-  p.onReply = [&server, job, offline](const net::ImPdu* answer) {
-    IM::Buddy::IMUsersStatRsp rsp;
-    if (!answer || !answer->parse(&rsp)) {
-      spdlog::info("push: no presence answer from route_server for {} users; pushing", offline.size());
-      askTokens(server, job, offline);
-      return;
-    }
-    std::vector<uint32_t> still;
-    for (const auto& s : rsp.user_stat_list()) {
-      if (s.status() == USER_STATUS_OFFLINE) still.push_back(s.user_id());
-    }
-    if (!still.empty()) askTokens(server, job, std::move(still));
-  };
-  if (!server.request(server.route().first(), SID_BUDDY_LIST, CID_BUDDY_LIST_USERS_STATUS_REQUEST, req,
-                      std::move(p))) {
-    askTokens(server, job, std::move(offline));  // no route link: we only know about our own users
-  }
+  server.pushBatcher()->ask(server, job, std::move(offline));
 }
 
 void sendPush(MsgServer& server, const JobPtr& job, const IM::Server::IMGetDeviceTokenRsp& tokens,
@@ -172,6 +237,7 @@ std::string pushAlertText(const std::string& nick, uint32_t msgType, const std::
 }
 
 void registerPushHandlers(MsgServer& server) {
+  server.pushBatcher() = std::make_shared<PushBatcher>();
   // push_server's answer: per device 0 queued / 1 refused. Nothing to do but note refusals.
   server.serverCommands().on<IM::Server::IMPushToUserRsp>(
       CID_OTHER_PUSH_TO_USER_RSP, [](const net::ImConnPtr& link, const net::ImPdu&, IM::Server::IMPushToUserRsp& rsp) {

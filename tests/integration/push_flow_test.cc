@@ -298,6 +298,46 @@ TEST_F(PushFlowTest, GroupMessagePushesEachUnshieldedOfflineMemberOnce) {
   EXPECT_TRUE(pushes(hexToken('a'), "team meeting", 1, 0).empty());
 }
 
+// Messages stored together share one presence query to route_server (one per loop turn): each
+// offline receiver still gets its own push, the online one none.
+TEST_F(PushFlowTest, BurstOfMessagesPushesEachOfflineReceiverOnce) {
+  setToken(kBob, kBobToken);
+  setToken(kMember, kMemberToken);
+  setToken(kBarrier, kBarrierToken);
+  PduClient alice, bobAndroid;
+  ASSERT_TRUE(login(alice, msgPort(msgA_), kAlice, bd::CLIENT_TYPE_MAC));
+  ASSERT_TRUE(login(bobAndroid, msgPort(msgB_), kBob, bd::CLIENT_TYPE_ANDROID));
+  ASSERT_TRUE(anyDeviceOnline(kBob));
+  ASSERT_TRUE(waitOffline(kMember));
+  // Pipelined: every message is on the wire before the first ack is read.
+  const std::pair<uint32_t, std::string> burst[] = {
+      {kMember, "burst 1 member"}, {kBob, "burst 2 bob"}, {kBarrier, "burst 3 barrier"},
+      {kMember, "burst 4 member"}, {kBob, "burst 5 bob"}, {kBarrier, "burst 6 barrier"}};
+  uint16_t seq = 500;
+  for (const auto& [to, text] : burst) {
+    IM::Message::IMMsgData msg;
+    msg.set_from_user_id(kAlice);
+    msg.set_to_session_id(to);
+    msg.set_msg_id(0);
+    msg.set_create_time(0);
+    msg.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
+    msg.set_msg_data(tt::client::encryptText(text));
+    ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, ++seq, msg));
+  }
+  for (size_t i = 0; i < std::size(burst); ++i) {
+    auto ack = alice.receiveCommand(bd::CID_MSG_DATA_ACK, 8000);
+    ASSERT_TRUE(ack && ack->as<IM::Message::IMMsgDataAck>().msg_id() != 0) << "ack " << i;
+  }
+  EXPECT_EQ(pushes(kMemberToken, "burst 1 member").size(), 1u) << push_->logTail();
+  EXPECT_EQ(pushes(kMemberToken, "burst 4 member").size(), 1u);
+  EXPECT_EQ(pushes(kBarrierToken, "burst 3 barrier").size(), 1u);
+  EXPECT_EQ(pushes(kBarrierToken, "burst 6 barrier").size(), 1u);
+  barrier(alice, "barrier after burst");
+  EXPECT_EQ(pushes(kMemberToken, "burst 1 member", 2, 0).size(), 1u) << "pushed twice";
+  EXPECT_TRUE(pushes(kBobToken, "burst 2 bob", 1, 0).empty());
+  EXPECT_TRUE(pushes(kBobToken, "burst 5 bob", 1, 0).empty());
+}
+
 TEST_F(PushFlowTest, GoneTokenIsClearedInDbProxy) {
   const std::string gone = hexToken('f', "410");  // the APNs stand-in answers 410 Unregistered
   setToken(kBob, gone);
