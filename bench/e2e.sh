@@ -170,7 +170,7 @@ sed -E \
   -e "s/^([a-z_]+)_host=127\.0\.0\.1$/\1_host=$TT_REDIS_HOST/" \
   -e "s/^LogLevel=.*/LogLevel=warn/" \
   "$REPO/conf/dbproxyserver.conf" >"$WORK/dbproxy.conf"
-if [[ -n "${DBPROXY_WRITERS:-}" ]]; then  # db_proxy's MsgWriterNum (conf/dbproxyserver.conf: 2)
+if [[ -n "${DBPROXY_WRITERS:-}" ]]; then  # db_proxy's MsgWriterNum (default: conf/dbproxyserver.conf's, 1)
   [[ "$DBPROXY_WRITERS" =~ ^[0-9]+$ ]] || die "DBPROXY_WRITERS must be a whole number"
   sed -i -E "/^MsgWriterNum=/d" "$WORK/dbproxy.conf"
   echo "MsgWriterNum=$DBPROXY_WRITERS" >>"$WORK/dbproxy.conf"
