@@ -587,6 +587,10 @@ TEST_F(FileTransferTest, ImCliSendsAndFetchesFiles) {
     listed = bob->waitFor("notes.txt", 300);
   }
   ASSERT_NE(listed, "") << bob->output();
+  // A new session fetches by task id without listing first (/getfile asks for stored files).
+  EXPECT_EQ(bob->wait(8000), 0) << bob->output();
+  bob = cli(12);
+  ASSERT_NE(bob->waitFor("users known"), "") << bob->output();
   bob->line("/getfile " + listed.substr(2, 8) + " " + dir + "/offline.txt");
   ASSERT_NE(bob->waitFor("* file " + dir + "/offline.txt: done"), "") << bob->output();
   EXPECT_TRUE(readFile(dir + "/offline.txt") == data);

@@ -721,13 +721,13 @@ class Cli {
         });
   }
 
-  void listFiles() {
+  // Asks msg_server for the files stored for me (IMFileHasOfflineReq) and adds them to offers_.
+  void refreshOffers(std::function<void(bool ok)> done) {
     IM::File::IMFileHasOfflineReq req;
     req.set_user_id(session_.userId());
-    begin();
     session_.requestTyped<IM::File::IMFileHasOfflineRsp>(
         bd::SID_FILE, bd::CID_FILE_HAS_OFFLINE_REQ, req,
-        [this](RequestError e, const IM::File::IMFileHasOfflineRsp* rsp) {
+        [this, done](RequestError e, const IM::File::IMFileHasOfflineRsp* rsp) {
           if (rsp == nullptr) {
             err(std::string("files failed: ") + toString(e));
           } else if (rsp->ip_addr_list_size() > 0) {
@@ -736,16 +736,24 @@ class Cli {
                                            static_cast<uint16_t>(rsp->ip_addr_list(0).port()), false};
             }
           }
-          if (offers_.empty()) out("  no files for you");
-          for (const auto& [task, o] : offers_) {
-            out("  " + task.substr(0, 8) + "  " + o.name + " (" + std::to_string(o.size) + " bytes) from " +
-                userName(o.from) + (o.online ? ", online" : ", stored"));
-          }
-          end();
+          done(rsp != nullptr);
         });
   }
 
-  void getFile(const std::string& prefix, const std::string& pathArg) {
+  void listFiles() {
+    begin();
+    refreshOffers([this](bool) {
+      if (offers_.empty()) out("  no files for you");
+      for (const auto& [task, o] : offers_) {
+        out("  " + task.substr(0, 8) + "  " + o.name + " (" + std::to_string(o.size) + " bytes) from " +
+            userName(o.from) + (o.online ? ", online" : ", stored"));
+      }
+      end();
+    });
+  }
+
+  // A task not offered in this session yet may be stored for me: ask once, then try again.
+  void getFile(const std::string& prefix, const std::string& pathArg, bool refreshed = false) {
     auto it = offers_.end();
     for (auto i = offers_.begin(); i != offers_.end(); ++i) {
       if (i->first.rfind(prefix, 0) != 0) continue;
@@ -756,7 +764,15 @@ class Cli {
       it = i;
     }
     if (it == offers_.end()) {
-      err("getfile: no offered file " + prefix + " (see /files)");
+      if (refreshed) {
+        err("getfile: no offered file " + prefix + " (see /files)");
+        return;
+      }
+      begin();
+      refreshOffers([this, prefix, pathArg](bool) {
+        getFile(prefix, pathArg, true);
+        end();
+      });
       return;
     }
     const Offer o = it->second;
