@@ -1,14 +1,12 @@
 // login_server: config -> logging -> reactor -> serve msg_server registrations, HTTP /msg_server and
 // the legacy TCP lookup until SIGTERM/SIGINT, then close everything and exit 0.
-#include <exception>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "base/Daemon.h"
 #include "login_server/LoginServer.h"
-#include "netlib/EventDispatch.h"
-#include "netlib/SignalWatcher.h"
+#include "netlib/DaemonMain.h"
 
 using namespace tt;
 
@@ -31,37 +29,14 @@ login::LoginOptions readOptions(const Config& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto start = startDaemon(argc, argv, "login_server", "loginserver.conf");
-  if (!start) return 2;
-  net::EventDispatch loop;
-  std::unique_ptr<login::LoginServer> server;
-  net::SignalWatcher signals(&loop, [&](int signo) {
-    spdlog::info("signal {} received", signo);
-    if (server) {
-      server->shutdown();
-    } else {
-      loop.quit();
-    }
-  });
-  try {
-    const login::LoginOptions options = readOptions(start->config);
-    server = std::make_unique<login::LoginServer>(&loop, options);
-    std::string err;
-    if (!server->start(&err)) {
-      spdlog::critical("cannot listen: {}", err);
-      return 1;
-    }
-    spdlog::info("login_server ready: msg_servers on port {}, HTTP on port {}, legacy clients on port {}",
-                 options.msgServerPort, options.httpPort, options.clientPort);
-    loop.loop();
-    server.reset();
-  } catch (const ConfigError& e) {
-    spdlog::critical("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::critical("start-up failed: {}", e.what());
-    return 1;
-  }
-  spdlog::info("login_server stopped");
-  return 0;
+  net::DaemonParts<login::LoginServer> parts;
+  parts.make = [](net::EventDispatch* loop, const DaemonStart& start, std::string* ready) {
+    const login::LoginOptions options = readOptions(start.config);
+    *ready = fmt::format("msg_servers on port {}, HTTP on port {}, legacy clients on port {}", options.msgServerPort,
+                         options.httpPort, options.clientPort);
+    return std::make_unique<login::LoginServer>(loop, options);
+  };
+  // shutdown() closes everything and ends the loop itself.
+  parts.stop = [](login::LoginServer& server, const std::function<void()>&) { server.shutdown(); };
+  return net::runDaemon(argc, argv, "login_server", "loginserver.conf", parts);
 }

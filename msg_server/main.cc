@@ -12,8 +12,7 @@
 
 #include "base/Daemon.h"
 #include "msg_server/MsgServer.h"
-#include "netlib/EventDispatch.h"
-#include "netlib/SignalWatcher.h"
+#include "netlib/DaemonMain.h"
 
 using namespace tt;
 
@@ -54,37 +53,13 @@ void raiseFdLimit(uint64_t maxConnCnt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto start = startDaemon(argc, argv, "msg_server", "msgserver.conf");
-  if (!start) return 2;
-  net::EventDispatch loop;
-  std::unique_ptr<msg::MsgServer> server;
-  net::SignalWatcher signals(&loop, [&](int signo) {
-    spdlog::info("signal {} received", signo);
-    if (server) {
-      server->beginShutdown();
-    } else {
-      loop.quit();
-    }
-  });
-  try {
-    auto options = msg::readMsgServerOptions(start->config);
+  net::DaemonParts<msg::MsgServer> parts;
+  parts.make = [](net::EventDispatch* loop, const DaemonStart& start, std::string*) {
+    auto options = msg::readMsgServerOptions(start.config);
     raiseFdLimit(options.maxConnCnt);
-    server = std::make_unique<msg::MsgServer>(&loop, std::move(options));
-    std::string err;
-    if (!server->start(&err)) {
-      spdlog::critical("cannot listen: {}", err);
-      return 1;
-    }
-  } catch (const ConfigError& e) {
-    spdlog::critical("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::critical("start-up failed: {}", e.what());
-    return 1;
-  }
-  spdlog::info("msg_server ready");
-  loop.loop();
-  server.reset();
-  spdlog::info("msg_server stopped");
-  return 0;
+    return std::make_unique<msg::MsgServer>(loop, std::move(options));
+  };
+  // beginShutdown() tells clients and links, drains, then ends the loop itself.
+  parts.stop = [](msg::MsgServer& server, const std::function<void()>&) { server.beginShutdown(); };
+  return net::runDaemon(argc, argv, "msg_server", "msgserver.conf", parts);
 }

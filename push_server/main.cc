@@ -7,9 +7,8 @@
 
 #include "IM.BaseDefine.pb.h"
 #include "base/Daemon.h"
-#include "netlib/EventDispatch.h"
 #include "netlib/InetAddress.h"
-#include "netlib/SignalWatcher.h"
+#include "netlib/DaemonMain.h"
 #include "push_server/ApnsProvider.h"
 #include "push_server/PushServer.h"
 #include "push_server/WebhookProvider.h"
@@ -88,23 +87,12 @@ std::unique_ptr<push::Provider> makeProvider(const Config& c, const std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto start = startDaemon(argc, argv, "push_server", "pushserver.conf");
-  if (!start) return 2;
-  net::EventDispatch loop;
-  std::unique_ptr<push::PushServer> server;
-  net::SignalWatcher signals(&loop, [&](int signo) {
-    spdlog::info("signal {} received", signo);
-    if (server) {
-      server->shutdown([&loop] { loop.quit(); });
-    } else {
-      loop.quit();
-    }
-  });
-  try {
-    const Config& c = start->config;
+  net::DaemonParts<push::PushServer> parts;
+  parts.make = [](net::EventDispatch* loop, const DaemonStart& start, std::string* ready) {
+    const Config& c = start.config;
     push::PushOptions options = readOptions(c);
     push::QueueOptions queue = readQueueOptions(c);
-    server = std::make_unique<push::PushServer>(&loop, options);
+    auto server = std::make_unique<push::PushServer>(loop, options);
     // Both client types may name the same provider: they then share one provider and queue.
     const std::string ios = c.getString("IosProvider", "none");
     const std::string android = c.getString("AndroidProvider", "none");
@@ -118,23 +106,13 @@ int main(int argc, char** argv) {
         server->setProvider(IM::BaseDefine::CLIENT_TYPE_ANDROID, makeProvider(c, "AndroidProvider", android), queue);
       }
     }
-    std::string err;
-    if (!server->start(&err)) {
-      spdlog::critical("cannot listen: {}", err);
-      return 1;
-    }
-    spdlog::info("push_server ready on port {} (iOS: {}, Android: {}, db_proxy: {})", options.listenPort, ios, android,
-                 options.dbServers.empty() ? "none" : options.dbServers.front().host + ":" +
-                                                           std::to_string(options.dbServers.front().port));
-    loop.loop();
-    server.reset();
-  } catch (const ConfigError& e) {
-    spdlog::critical("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::critical("start-up failed: {}", e.what());
-    return 1;
-  }
-  spdlog::info("push_server stopped");
-  return 0;
+    *ready = fmt::format("port {} (iOS: {}, Android: {}, db_proxy: {})", options.listenPort, ios, android,
+                         options.dbServers.empty() ? "none"
+                                                   : options.dbServers.front().host + ":" +
+                                                         std::to_string(options.dbServers.front().port));
+    return server;
+  };
+  // Deliveries get DrainTimeoutMs; quit once they are done or dropped.
+  parts.stop = [](push::PushServer& server, const std::function<void()>& quit) { server.shutdown(quit); };
+  return net::runDaemon(argc, argv, "push_server", "pushserver.conf", parts);
 }

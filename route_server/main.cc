@@ -1,12 +1,10 @@
 // route_server: config -> logging -> reactor -> route msg_server traffic until SIGTERM -> exit 0.
-#include <exception>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "base/Daemon.h"
-#include "netlib/EventDispatch.h"
-#include "netlib/SignalWatcher.h"
+#include "netlib/DaemonMain.h"
 #include "route_server/RouteServer.h"
 
 using namespace tt;
@@ -24,36 +22,15 @@ route::RouteOptions readOptions(const Config& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto start = startDaemon(argc, argv, "route_server", "routeserver.conf");
-  if (!start) return 2;
-  // The loop and the signal mask come first, before anything could start a thread.
-  net::EventDispatch loop;
-  std::unique_ptr<route::RouteServer> server;
-  net::SignalWatcher signals(&loop, [&](int signo) {
-    spdlog::info("signal {} received", signo);
-    if (server) server->shutdown();
-    // Posted after the closes shutdown() queued, so they run (and are logged) before the loop ends.
-    loop.post([&loop] { loop.quit(); });
-  });
-  try {
-    route::RouteOptions options = readOptions(start->config);
-    server = std::make_unique<route::RouteServer>(&loop, options);
-    std::string err;
-    if (!server->start(&err)) {
-      spdlog::critical("cannot listen: {}", err);
-      return 1;
-    }
-    spdlog::info("route_server ready on port {} (msg_server timeout {} s)", options.listenPort,
-                 options.timeoutMs / 1000);
-    loop.loop();
-    server.reset();
-  } catch (const ConfigError& e) {
-    spdlog::critical("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::critical("start-up failed: {}", e.what());
-    return 1;
-  }
-  spdlog::info("route_server stopped");
-  return 0;
+  net::DaemonParts<route::RouteServer> parts;
+  parts.make = [](net::EventDispatch* loop, const DaemonStart& start, std::string* ready) {
+    route::RouteOptions options = readOptions(start.config);
+    *ready = fmt::format("port {} (msg_server timeout {} s)", options.listenPort, options.timeoutMs / 1000);
+    return std::make_unique<route::RouteServer>(loop, options);
+  };
+  parts.stop = [](route::RouteServer& server, const std::function<void()>& quit) {
+    server.shutdown();
+    quit();  // after the closes shutdown() queued, so they run (and are logged) first
+  };
+  return net::runDaemon(argc, argv, "route_server", "routeserver.conf", parts);
 }
