@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -30,9 +31,10 @@ std::string base64UrlDecode(const std::string& in) {
     throw std::invalid_argument("not base64url");
   };
   std::string out;
-  int bits = 0, acc = 0;
+  int bits = 0;
+  uint32_t acc = 0;  // only the low bits not yet emitted matter
   for (char c : in) {
-    acc = (acc << 6) | val(c);
+    acc = ((acc << 6) | static_cast<uint32_t>(val(c))) & 0xFFFFFFu;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
