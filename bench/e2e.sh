@@ -36,6 +36,8 @@
 #   event loops, 2), IDLE_N (19000), IDLE_S (60), STORM_N (16000), PC_N (2000), SLOW_N (1000), CHAT_N (4000),
 #   CHAT_RATES, GROUP_M (500), GROUP_RATES, DURATION (10 s per rate), P99_LIMIT_MS (50),
 #   BENCH_ITERATIONS (1000), DBPROXY_WRITERS (db_proxy MsgWriterNum; unset = conf/dbproxyserver.conf's),
+#   PUSH=1 adds a push_server (providers none) linked to both msg_servers, so every stored message
+#   also pays msg_server's "any device online?" check (one batched route query per loop turn),
 #   KEEP_TMP=1 keeps the temp dir (confs, logs, every im_bench JSON), HOLD=1 only starts the stack,
 #   prints its ports and waits (for manual im_bench runs; Ctrl-C stops everything).
 # Exit status 0 unless the set-up failed or a daemon ignored SIGTERM; missed targets and failed
@@ -72,7 +74,7 @@ configure_args=(-S "$REPO" -B "$BUILD_DIR")
 [[ -f "$BUILD_DIR/CMakeCache.txt" ]] || configure_args+=(-DCMAKE_BUILD_TYPE=Release)
 cmake "${configure_args[@]}" >/dev/null || die "cmake configure failed in $BUILD_DIR"
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target im_bench msg_server login_server route_server db_proxy_server \
-  tt_make_demo_hash >/dev/null || die "build failed"
+  push_server tt_make_demo_hash >/dev/null || die "build failed"
 build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")"
 [[ "$build_type" == Release ]] || echo "warning: $BUILD_DIR is a '$build_type' build, not Release" >&2
 BENCH="$BUILD_DIR/tools/im_bench"
@@ -97,8 +99,8 @@ stop_pidfile() {  # stop_pidfile <file>: SIGTERM, wait up to 30 s, then SIGKILL;
 }
 cleanup() {
   local f
-  for f in "$WORK"/run/msg_server*.pid "$WORK/run/login_server.pid" "$WORK/run/route_server.pid" \
-    "$WORK/run/db_proxy_server.pid"; do
+  for f in "$WORK"/run/msg_server*.pid "$WORK/run/push_server.pid" "$WORK/run/login_server.pid" \
+    "$WORK/run/route_server.pid" "$WORK/run/db_proxy_server.pid"; do
     stop_pidfile "$f" || true
   done
   [[ "$STORAGE_STARTED" == 1 ]] && "$REPO/scripts/lib/storage.sh" stop "$WORK/var" >/dev/null 2>&1 || true
@@ -158,7 +160,8 @@ echo "users: bench_1..bench_$n_users (PBKDF2 $BENCH_ITERATIONS iterations), slow
 
 # ---- daemons ----
 DBPROXY_PORT=$(free_port); ROUTE_PORT=$(free_port); LOGIN_HTTP=$(free_port); LOGIN_MSG=$(free_port)
-LOGIN_CLIENT=$(free_port); MS_PORT0=$(free_port); MS_PORT1=$(free_port)
+LOGIN_CLIENT=$(free_port); MS_PORT0=$(free_port); MS_PORT1=$(free_port); PUSH_PORT=$(free_port)
+PUSH="${PUSH:-0}"
 sed -E \
   -e "s/^ListenPort=.*/ListenPort=$DBPROXY_PORT/" \
   -e "s/^(teamtalk_(master|slave))_port=.*/\1_port=$TT_MYSQL_PORT/" \
@@ -183,7 +186,12 @@ for i in 0 1; do
   port_var="MS_PORT$i"
   printf 'ListenIP=127.0.0.1\nListenPort=%s\nIpAddr1=127.0.0.1\nIpAddr2=127.0.0.1\nMaxConnCnt=%s\nConcurrentDBConnCnt=2\nDBServerIP1=127.0.0.1\nDBServerPort1=%s\nLoginServerIP1=127.0.0.1\nLoginServerPort1=%s\nRouteServerIP1=127.0.0.1\nRouteServerPort1=%s\naesKey=12345678901234567890123456789012\nLogLevel=warn\n' \
     "${!port_var}" "$max_conn" "$DBPROXY_PORT" "$LOGIN_MSG" "$ROUTE_PORT" >"$WORK/msg_server$i.conf"
+  if [[ "$PUSH" == 1 ]]; then
+    printf 'PushServerIP1=127.0.0.1\nPushServerPort1=%s\n' "$PUSH_PORT" >>"$WORK/msg_server$i.conf"
+  fi
 done
+printf 'ListenIP=127.0.0.1\nListenPort=%s\nIosProvider=none\nAndroidProvider=none\nLogLevel=warn\n' "$PUSH_PORT" \
+  >"$WORK/push.conf"
 
 # start_daemon <name> <binary> <conf> <port>: background (own session), pid in run/<name>.pid,
 # returns once that pid listens on the port.
@@ -216,6 +224,9 @@ D="$WORK/daemon.sh"
 "$D" start "$WORK" db_proxy_server "$BUILD_DIR/db_proxy_server/db_proxy_server" "$WORK/dbproxy.conf" "$DBPROXY_PORT"
 "$D" start "$WORK" route_server "$BUILD_DIR/route_server/route_server" "$WORK/route.conf" "$ROUTE_PORT"
 "$D" start "$WORK" login_server "$BUILD_DIR/login_server/login_server" "$WORK/login.conf" "$LOGIN_HTTP"
+if [[ "$PUSH" == 1 ]]; then
+  "$D" start "$WORK" push_server "$BUILD_DIR/push_server/push_server" "$WORK/push.conf" "$PUSH_PORT"
+fi
 for i in 0 1; do
   port_var="MS_PORT$i"
   "$D" start "$WORK" "msg_server$i" "$BUILD_DIR/msg_server/msg_server" "$WORK/msg_server$i.conf" "${!port_var}"

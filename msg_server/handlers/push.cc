@@ -3,18 +3,19 @@
 // msg_server as in TeamTalk.
 //
 // After a message is stored and acked (message.cc calls pushStoredMessage):
-//   receivers: single -> the peer; group -> the members but the sender, minus those who shielded
-//              the group (IMGroupGetShieldReq to db_proxy)
+//   receivers: single -> the peer; group -> the members but the sender
 //   -> keep those with no device online anywhere: not in our registry, and route_server's
 //      any-device status query (IMUsersStatReq with user_id kAnyDeviceStatQuery) says OFFLINE
 //      (one query per loop turn for every message stored in it; with no route link we cannot
 //      know, and push)
+//   -> group: minus the members who shielded the group (IMGroupGetShieldReq to db_proxy)
 //   -> IMGetDeviceTokenReq to db_proxy (it applies do-not-disturb and sets push_count = unread)
 //   -> one IMPushToUserReq to a live push_server link with the alert text and JSON data.
 // No push link configured or up: nothing is done (debug log).
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -48,13 +49,14 @@ struct PushJob {
   uint32_t sender = 0;
   uint32_t sessionId = 0;
   uint32_t msgType = 0;
-  std::string text;  // decrypted text ("" for audio or when it did not decrypt)
-  bool decrypted = false;
+  std::string data;  // the stored msg_data (encrypted text), decrypted only if a push is sent
+
 };
 using JobPtr = std::shared_ptr<PushJob>;
 
 void askTokens(MsgServer& server, const JobPtr& job, std::vector<uint32_t> users);
 void filterOnline(MsgServer& server, const JobPtr& job, std::vector<uint32_t> users);
+void offlineFound(MsgServer& server, const JobPtr& job, std::vector<uint32_t> users);
 
 // At most this many users in one any-device query (one PDU of ~5 bytes per id).
 constexpr size_t kMaxIdsPerQuery = 4096;
@@ -112,7 +114,7 @@ class PushBatcher : public std::enable_shared_from_this<PushBatcher> {
       IM::Buddy::IMUsersStatRsp rsp;
       if (!answer || !answer->parse(&rsp)) {
         spdlog::info("push: no presence answer from route_server for {} messages; pushing", batch->size());
-        for (auto& w : *batch) askTokens(server, w.job, std::move(w.users));
+        for (auto& w : *batch) offlineFound(server, w.job, std::move(w.users));
         return;
       }
       std::unordered_set<uint32_t> offline;
@@ -124,13 +126,13 @@ class PushBatcher : public std::enable_shared_from_this<PushBatcher> {
         for (uint32_t u : w.users) {
           if (offline.count(u) != 0) still.push_back(u);
         }
-        if (!still.empty()) askTokens(server, w.job, std::move(still));
+        if (!still.empty()) offlineFound(server, w.job, std::move(still));
       }
     };
     if (!server.request(server.route().first(), SID_BUDDY_LIST, CID_BUDDY_LIST_USERS_STATUS_REQUEST, req,
                         std::move(p))) {
       // No route link: we only know about our own users.
-      for (auto& w : *batch) askTokens(server, w.job, std::move(w.users));
+      for (auto& w : *batch) offlineFound(server, w.job, std::move(w.users));
     }
   }
 
@@ -152,6 +154,34 @@ void filterOnline(MsgServer& server, const JobPtr& job, std::vector<uint32_t> us
 
 void sendPush(MsgServer& server, const JobPtr& job, const IM::Server::IMGetDeviceTokenRsp& tokens,
               const std::string& nick);
+
+// Receivers with no device online anywhere: a single message asks their tokens; a group message
+// first drops the members who shielded the group (IMGroupGetShieldReq to db_proxy).
+void offlineFound(MsgServer& server, const JobPtr& job, std::vector<uint32_t> users) {
+  if (!isGroup(job->msgType)) {
+    askTokens(server, job, std::move(users));
+    return;
+  }
+  IM::Server::IMGroupGetShieldReq req;
+  req.set_group_id(job->sessionId);
+  for (uint32_t u : users) req.add_user_id(u);
+  Pending p;
+  p.onReply = [&server, job](const net::ImPdu* answer) {
+    IM::Server::IMGroupGetShieldRsp rsp;
+    if (!answer || !answer->parse(&rsp)) {
+      spdlog::warn("push: shield status of group {} not received; no push", job->sessionId);
+      return;
+    }
+    std::vector<uint32_t> unshielded;
+    for (const auto& s : rsp.shield_status_list()) {
+      if (s.shield_status() == 0) unshielded.push_back(s.user_id());
+    }
+    if (!unshielded.empty()) askTokens(server, job, std::move(unshielded));
+  };
+  if (!server.request(server.dbFor(job->sender), SID_OTHER, CID_OTHER_GET_SHIELD_REQ, req, std::move(p))) {
+    spdlog::debug("push: no db_proxy link, group {} shield status unknown; no push", job->sessionId);
+  }
+}
 
 void askTokens(MsgServer& server, const JobPtr& job, std::vector<uint32_t> users) {
   IM::Server::IMGetDeviceTokenReq req;
@@ -199,7 +229,9 @@ void sendPush(MsgServer& server, const JobPtr& job, const IM::Server::IMGetDevic
     return;
   }
   IM::Server::IMPushToUserReq req;
-  req.set_flash(pushAlertText(nick, job->msgType, job->text, job->decrypted));
+  std::optional<std::string> plain;
+  if (!isAudio(job->msgType)) plain = client::decryptText(job->data, server.options().aesKey);
+  req.set_flash(pushAlertText(nick, job->msgType, plain ? *plain : std::string(), plain.has_value()));
   req.set_data(pushData(*job));
   for (const auto& t : tokens.user_token_info()) {
     if (t.user_id() == job->sender) continue;
@@ -254,44 +286,21 @@ void pushStoredMessage(MsgServer& server, const IM::Message::IMMsgData& msg) {
     spdlog::debug("push: no push_server link up, message {} of user {} not pushed", msg.msg_id(), msg.from_user_id());
     return;
   }
+  // The common case costs nothing more: a receiver connected here needs no push.
+  if (!isGroup(msg.msg_type()) && server.users().online(msg.to_session_id())) return;
   auto job = std::make_shared<PushJob>();
   job->sender = msg.from_user_id();
   job->sessionId = msg.to_session_id();
   job->msgType = msg.msg_type();
-  if (!isAudio(job->msgType)) {
-    if (auto plain = client::decryptText(msg.msg_data(), server.options().aesKey)) {
-      job->text = std::move(*plain);
-      job->decrypted = true;
-    }
-  }
+  job->data = msg.msg_data();
   if (!isGroup(job->msgType)) {
     filterOnline(server, job, {job->sessionId});
     return;
   }
+  // Group: the members with no device here; route_server's (in-memory) answer comes before the
+  // shield lookup in db_proxy, so members online elsewhere cost no Redis work.
   server.groups().withMembers(job->sessionId, job->sender, [&server, job](const std::vector<uint32_t>* members) {
-    if (!members) return;
-    IM::Server::IMGroupGetShieldReq req;
-    req.set_group_id(job->sessionId);
-    for (uint32_t m : *members) {
-      if (m != job->sender && !server.users().online(m)) req.add_user_id(m);
-    }
-    if (req.user_id_size() == 0) return;
-    Pending p;
-    p.onReply = [&server, job](const net::ImPdu* answer) {
-      IM::Server::IMGroupGetShieldRsp rsp;
-      if (!answer || !answer->parse(&rsp)) {
-        spdlog::warn("push: shield status of group {} not received; no push", job->sessionId);
-        return;
-      }
-      std::vector<uint32_t> unshielded;
-      for (const auto& s : rsp.shield_status_list()) {
-        if (s.shield_status() == 0) unshielded.push_back(s.user_id());
-      }
-      filterOnline(server, job, std::move(unshielded));
-    };
-    if (!server.request(server.dbFor(job->sender), SID_OTHER, CID_OTHER_GET_SHIELD_REQ, req, std::move(p))) {
-      spdlog::debug("push: no db_proxy link, group {} shield status unknown; no push", job->sessionId);
-    }
+    if (members) filterOnline(server, job, *members);
   });
 }
 
