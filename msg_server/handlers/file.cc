@@ -51,6 +51,17 @@ class FileServerAddrs {
   std::map<net::ConnId, std::vector<IpAddr>> byLink_;
 };
 
+// A file offered to notify.to_user_id(): to the receiver's PC connections here (TeamTalk's mobile
+// clients do no file transfer) and, through route, to its connections on other msg_servers.
+void notifyReceiver(MsgServer& server, const IM::File::IMFileNotify& notify) {
+  const std::string out = net::encodePdu(SID_FILE, CID_FILE_NOTIFY, 0, notify);
+  for (const auto& c : server.users().connections(notify.to_user_id())) {
+    ClientSession* s = sessionOf(c);
+    if (s && !isMobile(s->clientType)) c->sendRaw(out);
+  }
+  notifyRoute(server, out, CID_FILE_NOTIFY);
+}
+
 void onHasOffline(MsgServer& server, const std::shared_ptr<FileServerAddrs>& addrs, const net::ImConnPtr& conn,
                   const net::ImPdu& pdu, IM::File::IMFileHasOfflineReq& req) {
   const uint16_t seq = pdu.seqNum();
@@ -90,12 +101,7 @@ void onAddOffline(MsgServer& server, const std::shared_ptr<FileServerAddrs>& add
   addrs->appendTo(notify.mutable_ip_addr_list(), server.file());
   notify.set_trans_mode(FILE_TYPE_OFFLINE);
   notify.set_offline_ready(1);
-  const std::string out = net::encodePdu(SID_FILE, CID_FILE_NOTIFY, 0, notify);
-  for (const auto& c : server.users().connections(req.to_user_id())) {
-    ClientSession* s = sessionOf(c);
-    if (s && !isMobile(s->clientType)) c->sendRaw(out);  // TeamTalk's mobile clients do no file transfer
-  }
-  notifyRoute(server, out, CID_FILE_NOTIFY);
+  notifyReceiver(server, notify);
 }
 
 // The receiver has downloaded the file. It names the sender; it is the receiver itself (the
@@ -163,12 +169,7 @@ void createTask(MsgServer& server, const std::shared_ptr<FileServerAddrs>& addrs
     *notify.mutable_ip_addr_list() = rsp.ip_addr_list();
     notify.set_trans_mode(rsp.trans_mode());
     notify.set_offline_ready(0);
-    const std::string out = net::encodePdu(SID_FILE, CID_FILE_NOTIFY, 0, notify);
-    for (const auto& c : server.users().connections(req.to_user_id())) {
-      ClientSession* s = sessionOf(c);
-      if (s && !isMobile(s->clientType)) c->sendRaw(out);  // TeamTalk's mobile clients do no file transfer
-    }
-    notifyRoute(server, out, CID_FILE_NOTIFY);
+    notifyReceiver(server, notify);
   };
   if (!ask(server, server.file().pick(req.from_user_id()), SID_OTHER, CID_OTHER_FILE_TRANSFER_REQ, treq, conn, seq,
            onAnswer)) {
