@@ -39,6 +39,7 @@
 #include "IM.Login.pb.h"
 #include "IM.Message.pb.h"
 #include "IM.Other.pb.h"
+#include "LoopThread.h"
 #include "PduClient.h"
 #include "StorageFixture.h"
 #include "netlib/EventDispatch.h"
@@ -75,48 +76,7 @@ std::string userName(uint32_t id) {
 
 ClusterFixture& cluster() { return ClusterFixture::instance(2); }
 
-// An EventDispatch running on its own thread.
-class LoopThread {
- public:
-  LoopThread() {
-    std::promise<void> ready;
-    thread_ = std::thread([this, &ready] {
-      tt::net::EventDispatch loop;
-      loop_ = &loop;
-      ready.set_value();
-      loop.loop();
-    });
-    ready.get_future().wait();
-  }
-  ~LoopThread() {
-    loop_->quit();
-    thread_.join();
-  }
-  tt::net::EventDispatch* loop() const { return loop_; }
-
-  // Runs f on the loop thread and returns its result.
-  template <class F>
-  auto call(F f) -> decltype(f()) {
-    using R = decltype(f());
-    std::packaged_task<R()> task(std::move(f));
-    auto fut = task.get_future();
-    loop_->post([&task] { task(); });
-    return fut.get();
-  }
-  // Evaluates pred on the loop thread every 20 ms until it holds or timeoutMs pass.
-  bool waitUntil(const std::function<bool()>& pred, int64_t timeoutMs) {
-    const int64_t deadline = nowMs() + timeoutMs;
-    for (;;) {
-      if (call(pred)) return true;
-      if (nowMs() >= deadline) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-
- private:
-  std::thread thread_;
-  tt::net::EventDispatch* loop_ = nullptr;
-};
+using tt::test::LoopThread;
 
 // One client session and everything it saw (loop thread only).
 struct Peer {

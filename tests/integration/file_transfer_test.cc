@@ -28,6 +28,7 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.File.pb.h"
 #include "IM.Login.pb.h"
+#include "LoopThread.h"
 #include "PduClient.h"
 #include "StorageFixture.h"
 #include "netlib/EventDispatch.h"
@@ -90,36 +91,7 @@ bool msgLogin(PduClient& c, int port, uint32_t userId) {
   return false;
 }
 
-// An EventDispatch on its own thread, for the client library's FileTransfer.
-class LoopThread {
- public:
-  LoopThread() {
-    std::promise<void> ready;
-    thread_ = std::thread([this, &ready] {
-      tt::net::EventDispatch loop;
-      loop_ = &loop;
-      ready.set_value();
-      loop.loop();
-    });
-    ready.get_future().wait();
-  }
-  ~LoopThread() {
-    loop_->quit();
-    thread_.join();
-  }
-  tt::net::EventDispatch* loop() const { return loop_; }
-  template <class F>
-  auto call(F f) -> decltype(f()) {
-    std::packaged_task<decltype(f())()> task(std::move(f));
-    auto fut = task.get_future();
-    loop_->post([&task] { task(); });
-    return fut.get();
-  }
-
- private:
-  std::thread thread_;
-  tt::net::EventDispatch* loop_ = nullptr;
-};
+using tt::test::LoopThread;
 
 void writeFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary);
