@@ -17,13 +17,15 @@ DeliveryQueue::~DeliveryQueue() { stop(0); }
 
 size_t DeliveryQueue::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return queue_.size();
+  return queue_.size() + inFlight_;
 }
 
 bool DeliveryQueue::submit(Notification n) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ || queue_.size() >= options_.capacity) return false;
+    // The notification being delivered still holds its slot: between a failed attempt and its
+    // retry being queued again the slot is not free for someone else's push.
+    if (stopping_ || queue_.size() + inFlight_ >= options_.capacity) return false;
     queue_.emplace(monoMs(), std::move(n));
   }
   wake_.notify_one();
@@ -65,29 +67,40 @@ void DeliveryQueue::run() {
       auto first = queue_.begin();
       n = std::move(first->second);
       queue_.erase(first);
+      inFlight_ = 1;
     }
     Attempt a = provider_->deliver(n);
     ++n.attempts;
+    Outcome outcome = Outcome::kDelivered;
+    bool final = true;
     switch (a.result) {
-      case Attempt::Result::kDelivered: report_(n, Outcome::kDelivered, a); break;
-      case Attempt::Result::kInvalidToken: report_(n, Outcome::kInvalidToken, a); break;
-      case Attempt::Result::kRejected: report_(n, Outcome::kRejected, a); break;
-      case Attempt::Result::kRetry: {
-        if (n.attempts >= options_.maxAttempts) {
-          report_(n, Outcome::kGaveUp, a);
-          break;
-        }
-        int64_t delay = options_.retryBaseMs;
-        for (int i = 1; i < n.attempts && delay < options_.retryMaxMs; ++i) delay *= 2;
-        delay = std::min(delay, options_.retryMaxMs);
-        spdlog::info("push to user {} via {}: attempt {} failed ({} {}), retry in {} ms", n.userId, provider_->name(),
-                     n.attempts, a.status, a.reason, delay);
-        std::lock_guard<std::mutex> lock(mutex_);
-        // A retry keeps its place even when new work filled the queue meanwhile: it was accepted.
-        queue_.emplace(monoMs() + delay, std::move(n));
-        break;
-      }
+      case Attempt::Result::kDelivered: outcome = Outcome::kDelivered; break;
+      case Attempt::Result::kInvalidToken: outcome = Outcome::kInvalidToken; break;
+      case Attempt::Result::kRejected: outcome = Outcome::kRejected; break;
+      case Attempt::Result::kRetry: outcome = Outcome::kGaveUp; final = n.attempts >= options_.maxAttempts; break;
     }
+    if (final) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        inFlight_ = 0;
+      }
+      report_(n, outcome, a);
+      continue;
+    }
+    int64_t delay = options_.retryBaseMs;
+    for (int i = 1; i < n.attempts && delay < options_.retryMaxMs; ++i) delay *= 2;
+    delay = std::min(delay, options_.retryMaxMs);
+    const uint32_t userId = n.userId;
+    const int attempts = n.attempts;
+    {
+      // Back in the queue (its slot was never given up: it was accepted) before the log line, so
+      // whoever reads the line sees the slot taken.
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.emplace(monoMs() + delay, std::move(n));
+      inFlight_ = 0;
+    }
+    spdlog::info("push to user {} via {}: attempt {} failed ({} {}), retry in {} ms", userId, provider_->name(),
+                 attempts, a.status, a.reason, delay);
   }
 }
 

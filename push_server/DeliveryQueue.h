@@ -4,7 +4,8 @@
 // back-off (retryBaseMs, x2 each time, capped at retryMaxMs) on 5xx / 429 / connect failure /
 // timeout, up to maxAttempts. Each notification's outcome (delivered, invalid token, rejected, or
 // given up) is reported through the callback, on the worker thread: the owner posts it to its loop.
-// Retries wait in the same bounded queue, so a dead endpoint cannot make it grow without limit.
+// Retries wait in the same bounded queue, so a dead endpoint cannot make it grow without limit;
+// the one being delivered counts against the capacity too.
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -52,6 +53,7 @@ class DeliveryQueue {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::multimap<int64_t, Notification> queue_;  // due time (monotonic ms) -> notification; guarded by mutex_
+  size_t inFlight_ = 0;                          // 0 or 1: being delivered by the worker; guarded by mutex_
   bool stopping_ = false;                        // guarded by mutex_
   int64_t drainDeadlineMs_ = 0;                  // guarded by mutex_
   std::thread worker_;

@@ -13,6 +13,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev
   libhttp-parser-dev libevent-dev libnghttp2-dev libbenchmark-dev
   procps iproute2
+  prometheus stress-ng
 )
 
 missing=()
