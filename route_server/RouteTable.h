@@ -3,7 +3,7 @@
 // of that user's connections there (a multiset: two Windows clients count twice). No sockets, so it
 // can be tested on its own; RouteServer feeds it the msg_servers' reports and acts on its answers.
 //
-// Presence, as route_server reports it (PROTOCOL.md §4.i): a user is "online" iff at least one PC
+// Presence, as route_server reports it (docs/PROTOCOL.md §4.3): a user is "online" iff at least one PC
 // client (client type without bit 0x10) is connected on any link. Every mutation returns the
 // presence events it implies, computed from the user's counts before and after the change, so an
 // individual login/logout, a msg_server's full re-report and the loss of a whole msg_server follow

@@ -1,6 +1,6 @@
 #pragma once
 
-// The original db_proxy's brute-force brake (PROTOCOL.md 4.b step 4): once a user name has
+// The original db_proxy's brute-force brake (docs/PROTOCOL.md §3.2.2): once a user name has
 // collected more than 10 failed logins within the last 30 minutes, further attempts are refused
 // (the caller answers IMValidateRsp result_code 6, "用户名/密码错误次数太多") without looking at
 // the password, until the oldest of those failures leaves the window. A success clears the name.

@@ -3,7 +3,7 @@
 // Stored password hashes for IMUser.password.
 //
 // The TeamTalk client never sends the password itself: it sends md5hex(plaintext), 32 lowercase
-// hex characters (PROTOCOL.md 4.k). That value is a password *equivalent* (anyone who has it can
+// hex characters (docs/PROTOCOL.md §3.12). That value is a password *equivalent* (anyone who has it can
 // log in), so we treat it as the credential and never store it or anything fast to invert: the
 // original stored md5hex(credential + 4-digit salt), which a GPU reverses in moments. We store a
 // salted, slow PBKDF2-HMAC-SHA256 of the credential in a self-describing string

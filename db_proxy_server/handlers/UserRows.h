@@ -1,5 +1,5 @@
 #pragma once
-// Helpers the login, buddy and "other" handlers share: IMUser rows as UserInfo (PROTOCOL.md §3.2)
+// Helpers the login, buddy and "other" handlers share: IMUser rows as UserInfo (docs/PROTOCOL.md §2.10)
 // and id lists for `IN (...)` queries.
 #include <algorithm>
 #include <cstddef>

@@ -1,4 +1,4 @@
-// IM.Buddy handlers (PROTOCOL.md §3.4, §4.f):
+// IM.Buddy handlers (docs/PROTOCOL.md §2.3, §3.7):
 //   RECENT_CONTACT_SESSION_REQUEST 0x0201 -> 0x0202   recent sessions with their last message
 //   USER_INFO_REQUEST 0x0204              -> 0x0205   users by id
 //   REMOVE_SESSION_REQ 0x0206             -> 0x0207

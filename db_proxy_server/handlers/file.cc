@@ -1,4 +1,4 @@
-// Offline-file bookkeeping (PROTOCOL.md §4.h steps 12-15, table IMTransmitFile): file_server keeps
+// Offline-file bookkeeping (docs/PROTOCOL.md §3.9.3, table IMTransmitFile): file_server keeps
 // the bytes; db_proxy only remembers which uploads wait for which receiver. The receiver asks at
 // login (HAS_OFFLINE), the uploader registers a finished upload (ADD_OFFLINE, no response) and the
 // receiver forgets it once downloaded (DEL_OFFLINE, no response).

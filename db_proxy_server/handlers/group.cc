@@ -1,4 +1,4 @@
-// Group handlers (PROTOCOL.md §4.g, §4.d step 6): normal-group list, group info, create, change
+// Group handlers (docs/PROTOCOL.md §3.8, §3.10.1): normal-group list, group info, create, change
 // members, shield. MySQL (IMGroup, IMGroupMember) is the only authority on membership; the
 // original kept a Redis mirror (`group_member_<gid>`) that drifted whenever the web admin wrote
 // MySQL directly. Shield flags stay in Redis `group_set_<gid>` (field `<uid>_1`), as msg_server's

@@ -1,4 +1,4 @@
-// Login-area handlers (PROTOCOL.md §4.b, §3.3, §3.10):
+// Login-area handlers (docs/PROTOCOL.md §3.2, §2.2, §2.8):
 //   CID_OTHER_VALIDATE_REQ 0x0703          -> IMValidateRsp 0x0704 (msg_server's login check)
 //   CID_LOGIN_REQ_PUSH_SHIELD 0x010c       -> IMPushShieldRsp 0x010d
 //   CID_LOGIN_REQ_QUERY_PUSH_SHIELD 0x010e -> IMQueryPushShieldRsp 0x010f

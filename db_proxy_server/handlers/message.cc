@@ -1,5 +1,5 @@
 // SID_MSG handlers except storing (MessageStore owns CID_MSG_DATA): read acks, unread counts,
-// history, messages by id and the latest id of a conversation (PROTOCOL.md §4.c–§4.e).
+// history, messages by id and the latest id of a conversation (docs/PROTOCOL.md §3.4–§3.6).
 //
 // Visibility is the same for every read: a 1:1 conversation is the relation of (me, peer) — no
 // relation, nothing to see; a group conversation is visible to active members only (member row
@@ -33,7 +33,7 @@ namespace Msg = IM::Message;
 constexpr int kAcquireTimeoutMs = 2000;
 // A history page is one round trip's worth for a client; a larger msg_cnt is cut to this.
 constexpr uint32_t kMaxListCount = 200;
-// IMGetMsgByIdRsp carries at most 100 messages (PROTOCOL.md §3.5).
+// IMGetMsgByIdRsp carries at most 100 messages (docs/PROTOCOL.md §3.6).
 constexpr size_t kMaxByIdCount = 100;
 
 std::string unreadKey(uint32_t user) { return "unread_" + std::to_string(user); }

@@ -1,4 +1,4 @@
-// Push bookkeeping (PROTOCOL.md §4.b step 8, §4.c step 7, §5.2 "token"):
+// Push bookkeeping (docs/PROTOCOL.md §3.3, §3.10.1, §4.4, §5.2 "token"):
 //   CID_LOGIN_REQ_DEVICETOKEN 0x0108      -> IMDeviceTokenRsp 0x0109 (store / clear a device token)
 //   CID_OTHER_GET_DEVICE_TOKEN_REQ 0x0705 -> IMGetDeviceTokenRsp 0x0706 (tokens + badge counts)
 //

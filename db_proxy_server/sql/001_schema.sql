@@ -2,7 +2,7 @@
 -- schema_migrations); later changes go into 002_*.sql, ... never into this file.
 --
 -- Tables and columns keep the meaning of TeamTalk's auto_setup/mariadb/conf/ttopen.sql
--- (PROTOCOL.md 5.1), so a TeamTalk operator finds what they expect. Every deliberate difference
+-- (docs/PROTOCOL.md §5.1), so a TeamTalk operator finds what they expect. Every deliberate difference
 -- is marked "CHANGE:". Common to all tables:
 --   * InnoDB, utf8mb4. Text that is displayed uses utf8mb4_unicode_ci; anything compared as an
 --     identifier (login names, hashes, task ids, paths) uses utf8mb4_bin so comparison is
@@ -418,7 +418,7 @@ CREATE TABLE IF NOT EXISTS `IMAudio` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='audio messages';
 
 -- CHANGE: offline file transfers. The original's code reads and writes this table but its SQL
--- never created it (PROTOCOL.md 5.1 / 7.14).
+-- never created it (docs/PROTOCOL.md §5.1 / §7.2).
 CREATE TABLE IF NOT EXISTS `IMTransmitFile` (
   `id` int unsigned NOT NULL AUTO_INCREMENT,
   `fromId` int unsigned NOT NULL,

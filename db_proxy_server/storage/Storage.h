@@ -1,5 +1,5 @@
 #pragma once
-// db_proxy_server's storage as dbproxyserver.conf describes it (PROTOCOL.md §6):
+// db_proxy_server's storage as dbproxyserver.conf describes it (docs/PROTOCOL.md §6.5):
 //
 //   DBInstances=teamtalk_master,teamtalk_slave      first: writes; second (optional): reads
 //   teamtalk_master_host / _port / _dbname / _username / _maxconncnt   required
@@ -29,7 +29,7 @@ namespace tt::db {
 
 class Storage {
  public:
-  // The cache instances db_proxy_server's handlers use (PROTOCOL.md §5.2).
+  // The cache instances db_proxy_server's handlers use (docs/PROTOCOL.md §5.2).
   static constexpr std::array<std::string_view, 5> kRequiredCaches{"unread", "group_set", "token", "sync",
                                                                    "group_member"};
 

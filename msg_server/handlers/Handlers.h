@@ -1,7 +1,7 @@
 #pragma once
 // Shared by the handler families that relay client requests upstream (forward.cc, buddy.cc,
 // group.cc, file.cc, switch.cc). Every relayed request carries the authenticated user id, never
-// the one the client wrote (PROTOCOL.md §3: "msg_server overwrites user_id"), and its answer goes
+// the one the client wrote (docs/PROTOCOL.md §1.7: "msg_server overwrites user_id"), and its answer goes
 // back to the asking connection with the client's seq and without our attach_data.
 //
 // When no upstream link is up the client hears at once: the protocol's failure form (result_code 1)

@@ -1,4 +1,4 @@
-// IM.Buddy client commands (PROTOCOL.md §3.4, §4.f) and the buddy notifies route_server relays.
+// IM.Buddy client commands (docs/PROTOCOL.md §2.3, §3.7) and the buddy notifies route_server relays.
 //   RECENT_CONTACT_SESSION_REQUEST 0x0201, USER_INFO_REQUEST 0x0204, ALL_USER_REQUEST 0x0208,
 //   DEPARTMENT_REQUEST 0x0210, CHANGE_AVATAR_REQUEST 0x020c     C->M->D->M->C
 //   USERS_STATUS_REQUEST 0x020a                                  C->M->R(master)->M->C

@@ -1,4 +1,4 @@
-// IM.File, msg_server's side (PROTOCOL.md §3.7, §4.h). The bytes travel through file_server; here
+// IM.File, msg_server's side (docs/PROTOCOL.md §2.6, §3.9). The bytes travel through file_server; here
 // are the offline-file bookkeeping in db_proxy and the notifies that tell a receiver where to go.
 //   CID_FILE_HAS_OFFLINE_REQ 0x0509  C->M->D->M->C, with the file_servers' client addresses added
 //   CID_FILE_ADD_OFFLINE_REQ 0x050b  C->M->D (no answer), then IMFileNotify{offline, ready} to the
@@ -129,7 +129,7 @@ void refuseFileRequest(const net::ImConnPtr& conn, uint16_t seq, const IM::File:
   logUnanswered(conn, CID_FILE_REQUEST, why);
 }
 
-// §4.h step 3-5 once the mode is settled: a task from a file_server, then IMFileRsp to the sender
+// docs/PROTOCOL.md §3.9.1 steps 3-5 once the mode is settled: a task from a file_server, then IMFileRsp to the sender
 // and IMFileNotify{offline_ready 0} to the receiver (PC connections here, the rest through route).
 void createTask(MsgServer& server, const std::shared_ptr<FileServerAddrs>& addrs, const net::ImConnPtr& conn,
                 uint16_t seq, const IM::File::IMFileReq& req, TransferFileType mode) {
@@ -186,7 +186,7 @@ bool hasLocalPcClient(MsgServer& server, uint32_t userId) {
 }
 
 // The sender's user id is the session's. An online transfer needs the receiver's PC client online
-// (here, or elsewhere as route_server says); otherwise it becomes offline (PROTOCOL.md §4.h step 3).
+// (here, or elsewhere as route_server says); otherwise it becomes offline (docs/PROTOCOL.md §3.9.1 step 3).
 void onFileRequest(MsgServer& server, const std::shared_ptr<FileServerAddrs>& addrs, const net::ImConnPtr& conn,
                    const net::ImPdu& pdu, IM::File::IMFileReq& req) {
   const uint16_t seq = pdu.seqNum();

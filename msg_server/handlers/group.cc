@@ -1,4 +1,4 @@
-// IM.Group client commands (PROTOCOL.md §3.6, §4.g) and the member-change notify from route_server.
+// IM.Group client commands (docs/PROTOCOL.md §2.5, §3.8) and the member-change notify from route_server.
 //   NORMAL_LIST_REQUEST 0x0401, INFO_REQUEST 0x0403, SHIELD_GROUP_REQUEST 0x0409   C->M->D->M->C
 //   CREATE_REQUEST 0x0405          clients may create temporary groups only (type 1 is refused here)
 //   CHANGE_MEMBER_REQUEST 0x0407   answer, then IMGroupChangeMemberNotify 0x040b to the current and

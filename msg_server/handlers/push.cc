@@ -1,4 +1,4 @@
-// Offline notifications (PROTOCOL.md §4.c step 7, §4.d step 6, §4.j), run by the msg_server that
+// Offline notifications (docs/PROTOCOL.md §3.10), run by the msg_server that
 // stored the message — only that one, so a group member gets one push per message, not one per
 // msg_server as in TeamTalk.
 //

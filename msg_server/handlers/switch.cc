@@ -1,4 +1,4 @@
-// IM.SwitchService (PROTOCOL.md §3.9): CID_SWITCH_P2P_CMD 0x0601, opaque client-to-client
+// IM.SwitchService (docs/PROTOCOL.md §2.7): CID_SWITCH_P2P_CMD 0x0601, opaque client-to-client
 // signalling ("typing", file-transfer control). Delivered to the receiver's connections and to the
 // sender's other devices, here and, through route_server, on every other msg_server.
 #include <string>

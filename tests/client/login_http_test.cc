@@ -1,4 +1,4 @@
-// login_server's GET /msg_server (PROTOCOL.md §4.a): URL and request text, the incremental HTTP
+// login_server's GET /msg_server (docs/PROTOCOL.md §3.1): URL and request text, the incremental HTTP
 // response reader fed 1 byte at a time, the JSON answer, and the asynchronous lookup over loopback.
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-// TeamTalk text encoding (PROTOCOL.md §4.k): AES-256-ECB, zero padding with the length in the last
+// TeamTalk text encoding (docs/PROTOCOL.md §3.12): AES-256-ECB, zero padding with the length in the last
 // 4 bytes, Base64; and md5hex passwords.
 #include <string>
 

@@ -194,7 +194,7 @@ TEST(DbProxyLogin, TooManyFailuresAreRefusedWithCode6UntilTheWindowPasses) {
   createUser(1102, "login-throttled");
   PduClient c;
   ASSERT_TRUE(c.connect(proxyPort()));
-  // More than 10 failures in 30 minutes (PROTOCOL.md 4.b step 4): failures 1..11 are answered 1.
+  // More than 10 failures in 30 minutes (docs/PROTOCOL.md §3.2.2): failures 1..11 are answered 1.
   double slowest = 0;
   for (int i = 1; i <= 11; ++i) {
     slowest = std::max(slowest, timedValidate(c, "login-throttled", kBadCredential, 1));

@@ -1,4 +1,4 @@
-// file_server alone (PROTOCOL.md §4.h): each test starts the real binary on free ports with its own
+// file_server alone (docs/PROTOCOL.md §3.9): each test starts the real binary on free ports with its own
 // storage directory; blocking PduClients play the msg_server (tasks) and the clients (transfers).
 #include <gtest/gtest.h>
 #include <sys/stat.h>

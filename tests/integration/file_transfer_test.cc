@@ -1,4 +1,4 @@
-// File transfer end to end (PROTOCOL.md §4.h): MariaDB/Redis, db_proxy, route, login, two
+// File transfer end to end (docs/PROTOCOL.md §3.9): MariaDB/Redis, db_proxy, route, login, two
 // msg_servers (ClusterFixture; the second one is linked to a file_server) and a real file_server.
 // Clients are raw PduClients, so each test reads like the protocol sheet.
 //

@@ -1,4 +1,4 @@
-// msg_server/handlers/push.cc: the alert text (PROTOCOL.md §4.j) and its UTF-8-safe truncation.
+// msg_server/handlers/push.cc: the alert text (docs/PROTOCOL.md §3.10.2) and its UTF-8-safe truncation.
 #include <gtest/gtest.h>
 
 #include <string>

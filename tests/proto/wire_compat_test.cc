@@ -201,7 +201,7 @@ TEST_F(WireSpec, EveryTsvFactIsInTheDescriptors) {
                                 << TT_WIRE_TSV << ":" << report.str();
 }
 
-// Messages without fields do not appear in the TSV but have command ids (PROTOCOL.md section 1.1).
+// Messages without fields do not appear in the TSV but have command ids (docs/PROTOCOL.md §1.3).
 TEST_F(WireSpec, EmptyBodyMessagesExist) {
   const char* const kEmpty[] = {"IM.Other.IMHeartBeat", "IM.Login.IMMsgServReq", "IM.Login.IMLogoutReq",
                                 "IM.Message.IMClientTimeReq", "IM.Server.IMFileServerIPReq"};
@@ -364,7 +364,7 @@ TEST(RequiredFields, MissingRequiredFieldInNestedMessage) {
   EXPECT_FALSE(res.IsInitialized());
 }
 
-// PROTOCOL.md 1.3: an enum value the receiver does not know, in a required field, counts as missing.
+// docs/PROTOCOL.md §1.3: an enum value the receiver does not know, in a required field, counts as missing.
 TEST(RequiredFields, UnknownEnumValueInRequiredFieldFailsParse) {
   IM::Message::IMMsgDataAck ack;
   ack.set_user_id(1);

@@ -401,7 +401,7 @@ void ClientSession::onMsgData(const net::ImConnPtr& conn, const net::ImPdu& pdu)
 void ClientSession::onKick(const net::ImConnPtr& conn, const net::ImPdu& pdu) {
   IM::Login::IMKickUser kick;
   const bool parsed = pdu.parse(&kick);
-  // The server only flags a kicked connection (PROTOCOL.md §4.b): the client must go away, and must
+  // The server only flags a kicked connection (docs/PROTOCOL.md §3.2.3): the client must go away, and must
   // not come back by itself, or two clients of one user would kick each other forever.
   kicked_ = true;
   wanted_ = false;

@@ -72,7 +72,7 @@ struct SessionOptions {
   std::string localAddress;
 
   std::string userName;
-  std::string password;  // plaintext; sent as md5hex (PROTOCOL.md §4.k)
+  std::string password;  // plaintext; sent as md5hex (docs/PROTOCOL.md §3.12)
   IM::BaseDefine::ClientType clientType = IM::BaseDefine::CLIENT_TYPE_MAC;
   IM::BaseDefine::UserStatType onlineStatus = IM::BaseDefine::USER_STATUS_ONLINE;
   std::string clientVersion = "ttsuite/0.1";

@@ -1,5 +1,5 @@
 #pragma once
-// One file transfer with a file_server (PROTOCOL.md §4.h), on a caller's EventDispatch: connect,
+// One file transfer with a file_server (docs/PROTOCOL.md §3.9), on a caller's EventDispatch: connect,
 // IMFileLoginReq{user, task, role}, then
 //   sender (1) / uploader (3):      answer each IMFilePullDataReq from the local file;
 //   receiver (2):                   after PEER_READY pull chunks in order, then send DONE;

@@ -1,5 +1,5 @@
 #pragma once
-// Asking login_server where to log in (PROTOCOL.md §4.a): `GET /msg_server` over HTTP/1.1, answer
+// Asking login_server where to log in (docs/PROTOCOL.md §3.1): `GET /msg_server` over HTTP/1.1, answer
 // a JSON object {"code":0,"msg":"","priorIP":..,"backupIP":..,"port":"8000",...}. The pieces that
 // need no socket (URL, request text, response reader, JSON) are separate so tests can feed them
 // bytes directly; MsgServerLookup runs one request on an EventDispatch without blocking.

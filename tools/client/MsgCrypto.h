@@ -1,5 +1,5 @@
 #pragma once
-// TeamTalk's content encodings (PROTOCOL.md §4.k), as every TeamTalk client does them:
+// TeamTalk's content encodings (docs/PROTOCOL.md §3.12), as every TeamTalk client does them:
 //  - text msg_data: AES-256-ECB over the zero-padded plaintext whose last block ends with the
 //    plaintext length (uint32 BE), then Base64 without newlines;
 //  - passwords: lowercase md5 hex of the plaintext.
