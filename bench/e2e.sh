@@ -38,6 +38,10 @@
 #   BENCH_ITERATIONS (1000), DBPROXY_WRITERS (db_proxy MsgWriterNum; unset = conf/dbproxyserver.conf's),
 #   PUSH=1 adds a push_server (providers none) linked to both msg_servers, so every stored message
 #   also pays msg_server's "any device online?" check (one batched route query per loop turn),
+#   METRICS=1 gives every daemon a MetricsPort and scrapes each /metrics once a second while the
+#   scenarios run (METRICS=0, the default: no endpoint; the counters still count, they are
+#   always compiled in), so `METRICS=0` and `METRICS=1` runs of the same build compare the cost
+#   of serving metrics; BUILD_DIR of a build from before the metrics layer gives the cost of counting,
 #   KEEP_TMP=1 keeps the temp dir (confs, logs, every im_bench JSON), HOLD=1 only starts the stack,
 #   prints its ports and waits (for manual im_bench runs; Ctrl-C stops everything).
 # Exit status 0 unless the set-up failed or a daemon ignored SIGTERM; missed targets and failed
@@ -99,6 +103,7 @@ stop_pidfile() {  # stop_pidfile <file>: SIGTERM, wait up to 30 s, then SIGKILL;
 }
 cleanup() {
   local f
+  [[ -n "${SCRAPER_PID:-}" ]] && kill "$SCRAPER_PID" 2>/dev/null || true
   for f in "$WORK"/run/msg_server*.pid "$WORK/run/push_server.pid" "$WORK/run/login_server.pid" \
     "$WORK/run/route_server.pid" "$WORK/run/db_proxy_server.pid"; do
     stop_pidfile "$f" || true
@@ -193,6 +198,19 @@ done
 printf 'ListenIP=127.0.0.1\nListenPort=%s\nIosProvider=none\nAndroidProvider=none\nLogLevel=warn\n' "$PUSH_PORT" \
   >"$WORK/push.conf"
 
+# The shipped dbproxyserver.conf names a metrics port: none unless METRICS=1, then free ones.
+METRICS="${METRICS:-0}"
+METRICS_PORTS=()
+for f in "$WORK"/dbproxy.conf "$WORK"/route.conf "$WORK"/login.conf "$WORK"/msg_server0.conf "$WORK"/msg_server1.conf \
+  "$WORK"/push.conf; do
+  sed -i -E '/^Metrics(ListenIP|Port)=/d' "$f"
+  if [[ "$METRICS" == 1 ]]; then
+    mp=$(free_port)
+    printf 'MetricsListenIP=127.0.0.1\nMetricsPort=%s\n' "$mp" >>"$f"
+    METRICS_PORTS+=("$mp")
+  fi
+done
+
 # start_daemon <name> <binary> <conf> <port>: background (own session), pid in run/<name>.pid,
 # returns once that pid listens on the port.
 cat >"$WORK/daemon.sh" <<'EOF'
@@ -247,6 +265,17 @@ for _ in $(seq 100); do
   curl -s "http://127.0.0.1:$LOGIN_HTTP/msg_server" | grep -q '"code":0' && break
   sleep 0.1
 done
+
+if [[ "$METRICS" == 1 ]]; then  # a scraper as demanding as Prometheus at scrape_interval: 1s
+  (
+    while true; do
+      for mp in "${METRICS_PORTS[@]}"; do curl -s -o /dev/null "http://127.0.0.1:$mp/metrics" || true; done
+      sleep 1
+    done
+  ) &
+  SCRAPER_PID=$!
+  echo "metrics: endpoints on ports ${METRICS_PORTS[*]}, each scraped once a second"
+fi
 
 cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 echo "machine: $(nproc) cpus ($cpu_model), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM," \

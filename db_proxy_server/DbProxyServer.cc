@@ -7,6 +7,8 @@
 
 #include "IM.BaseDefine.pb.h"
 #include "IM.Server.pb.h"
+#include "db_proxy_server/DbContext.h"
+#include "db_proxy_server/storage/Storage.h"
 
 namespace tt::dbproxy {
 
@@ -19,6 +21,7 @@ net::ImConnOptions connOptions(const DbProxyOptions& o) {
   c.echoHeartbeat = false;
   // Responses to a busy msg_server can pile up briefly; a peer that stops reading is cut at 64 MiB.
   c.maxOutputBytes = 64 * 1024 * 1024;
+  c.metrics = &net::PduMetrics::forLink("db_client");
   return c;
 }
 // Field 1 of every SID_MSG request is the user id (uint32 varint); 0 if the body does not start
@@ -53,6 +56,51 @@ DbProxyServer::DbProxyServer(net::EventDispatch* loop, const DbProxyOptions& opt
       [](const net::ImConnPtr& c) { spdlog::info("peer {} connected", c->tcp()->peerAddress().toString()); });
   server_.setCloseHandler(
       [](const net::ImConnPtr& c) { spdlog::info("peer {} disconnected", c->tcp()->peerAddress().toString()); });
+  registerMetrics();
+}
+
+void DbProxyServer::registerMetrics() {
+  auto& r = metrics::Registry::global();
+  using metrics::Sample;
+  using metrics::Type;
+  metricHandles_.push_back(r.addCallback("ttsuite_connections", "Open connections, by daemon and kind.", Type::kGauge,
+                                         {"daemon", "kind"}, [this] {
+                                           return std::vector<Sample>{{{"db_proxy_server", "peer"}, double(server_.size())}};
+                                         }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_dbproxy_queue_depth", "Requests queued for a worker, not yet started, by queue.", Type::kGauge, {"queue"},
+      [this] {
+        return std::vector<Sample>{{{"worker"}, double(pool_.pending())}, {{"message_writer"}, double(messages_.pending())}};
+      }));
+  metricHandles_.push_back(r.addCallback("ttsuite_dbproxy_inflight_requests",
+                                         "Requests accepted and not yet answered (queued or running).", Type::kGauge, {},
+                                         [this] { return std::vector<Sample>{{{}, double(inflight_.load())}}; }));
+  // The pools' own counters, read when scraped.
+  auto pools = [this] {
+    std::vector<std::pair<std::pair<std::string, std::string>, db::PoolStats>> out;
+    db::Storage& st = context_.storage;
+    out.push_back({{"mysql", st.master().name()}, st.master().stats()});
+    if (st.hasSeparateSlave()) out.push_back({{"mysql", st.slave().name()}, st.slave().stats()});
+    for (const auto& name : st.cacheNames()) out.push_back({{"redis", name}, st.cache(name).stats()});
+    return out;
+  };
+  auto add = [&](const char* name, const char* help, Type type, auto field) {
+    metricHandles_.push_back(r.addCallback(name, help, type, {"kind", "pool"}, [pools, field] {
+      std::vector<Sample> out;
+      for (const auto& [key, stats] : pools()) out.push_back({{key.first, key.second}, double(field(stats))});
+      return out;
+    }));
+  };
+  add("ttsuite_dbproxy_pool_leased", "Pooled connections in use.", Type::kGauge, [](const db::PoolStats& s) { return s.leased; });
+  add("ttsuite_dbproxy_pool_idle", "Pooled connections open and idle.", Type::kGauge, [](const db::PoolStats& s) { return s.idle; });
+  add("ttsuite_dbproxy_pool_waiting", "Threads waiting for a pooled connection now.", Type::kGauge,
+      [](const db::PoolStats& s) { return s.waiting; });
+  add("ttsuite_dbproxy_pool_timeouts_total", "Takes that found no free connection in time.", Type::kCounter,
+      [](const db::PoolStats& s) { return s.timeouts; });
+  add("ttsuite_dbproxy_pool_connect_failures_total", "Connection opens that failed (server down, bad credentials).",
+      Type::kCounter, [](const db::PoolStats& s) { return s.connectFailures; });
+  add("ttsuite_dbproxy_pool_discarded_total", "Connections closed because an I/O error broke them.", Type::kCounter,
+      [](const db::PoolStats& s) { return s.discarded + s.replaced; });
 }
 
 DbProxyServer::~DbProxyServer() {

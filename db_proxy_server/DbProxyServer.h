@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/Metrics.h"
 #include "base/ThreadPool.h"
 #include "db_proxy_server/HandlerTable.h"
 #include "db_proxy_server/MessageStore.h"
@@ -55,6 +56,7 @@ class DbProxyServer {
   void onPdu(const net::ImConnPtr& conn, const net::ImPdu& pdu);
   void onMessageData(const net::ImConnPtr& conn, const net::ImPdu& pdu);
   void checkDrained();
+  void registerMetrics();
 
   net::EventDispatch* loop_;
   DbProxyOptions options_;
@@ -67,6 +69,7 @@ class DbProxyServer {
   bool draining_ = false;
   int64_t drainDeadlineMs_ = 0;
   net::TimerId drainTimer_ = 0;
+  std::vector<metrics::CallbackHandle> metricHandles_;  // scrape-time gauges reading the above
 };
 
 }  // namespace tt::dbproxy

@@ -1,6 +1,7 @@
 #include "db_proxy_server/MessageStore.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <tuple>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "IM.BaseDefine.pb.h"
+#include "base/Metrics.h"
 #include "base/Signals.h"
 #include "base/Time.h"
 #include "db_proxy_server/DbContext.h"
@@ -19,6 +21,29 @@
 #include "netlib/ImPdu.h"
 
 namespace tt::dbproxy {
+
+namespace {
+// The message path's figures (docs/METRICS.md), bumped on writer threads: relaxed atomics only.
+struct StoreMetrics {
+  metrics::Counter& stored = metrics::Registry::global().counter(
+      "ttsuite_dbproxy_messages_stored_total", "Messages committed to MariaDB (then answered with their msg_id).");
+  metrics::Counter& failed = metrics::Registry::global().counter(
+      "ttsuite_dbproxy_messages_failed_total", "Messages answered with msg_id 0: invalid, or the store failed.");
+  metrics::Counter& unreadNotUpdated = metrics::Registry::global().counter(
+      "ttsuite_dbproxy_unread_updates_failed_total",
+      "Stored messages whose Redis unread counter could not be bumped.");
+  metrics::Histogram& batchSize = metrics::Registry::global().histogram(
+      "ttsuite_dbproxy_message_batch_size", "Messages stored per transaction (group commit).",
+      {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096});
+  metrics::Histogram& commitSeconds = metrics::Registry::global().histogram(
+      "ttsuite_dbproxy_message_commit_seconds", "One batch's transaction, BEGIN to COMMIT returned.",
+      metrics::latencyBuckets());
+  static StoreMetrics& get() {
+    static StoreMetrics m;
+    return m;
+  }
+};
+}  // namespace
 
 namespace {
 constexpr int kAcquireTimeoutMs = 2000;
@@ -158,9 +183,13 @@ void MessageStore::storeBatch(Writer& w, std::vector<Job>& jobs) {
     }
     try {
       std::vector<SessionKey> inserted;
+      const auto began = std::chrono::steady_clock::now();
       conn.begin();
       storeInTransaction(conn, w.knownSessions, valid, &inserted);
       conn.commit();
+      StoreMetrics::get().commitSeconds.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+      StoreMetrics::get().batchSize.observe(static_cast<double>(valid.size()));
       w.knownSessions.insert(inserted.begin(), inserted.end());
       // A cache, not a record: bounded, and forgetting only costs the upsert path again.
       if (w.knownSessions.size() > kMaxKnownSessions) w.knownSessions.clear();
@@ -391,6 +420,7 @@ void MessageStore::storeInTransaction(db::MysqlConn& conn, const std::set<Sessio
 
 void MessageStore::bumpCounters(const std::vector<Job*>& stored) {
   if (stored.empty()) return;
+  StoreMetrics::get().stored.inc(stored.size());
   // After COMMIT: the message is durable whatever happens here. A Redis failure leaves an unread
   // count short (logged), never a message lost or acked without being stored.
   std::vector<std::vector<std::string>> cmds;
@@ -410,6 +440,7 @@ void MessageStore::bumpCounters(const std::vector<Job*>& stored) {
     lease->pipeline(cmds);
   } catch (const std::exception& e) {
     spdlog::error("unread counters for {} stored messages not updated: {}", stored.size(), e.what());
+    StoreMetrics::get().unreadNotUpdated.inc(stored.size());
   }
 }
 
@@ -417,6 +448,7 @@ void MessageStore::answer(std::vector<Job>& jobs) {
   // One hand-off per connection: the loop is woken once per batch, not once per message.
   std::unordered_map<net::ConnId, std::vector<std::string>> out;
   for (Job& j : jobs) {
+    if (j.msg.msg_id() == 0) StoreMetrics::get().failed.inc();
     out[j.conn].push_back(
         net::encodePdu(IM::BaseDefine::SID_MSG, IM::BaseDefine::CID_MSG_DATA, j.seq, j.msg));
   }

@@ -16,6 +16,7 @@
 #include "db_proxy_server/auth/LoginThrottle.h"
 #include "db_proxy_server/storage/Storage.h"
 #include "netlib/EventDispatch.h"
+#include "netlib/MetricsServer.h"
 #include "netlib/SignalWatcher.h"
 
 using namespace tt;
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   }
   try {
     dbproxy::DbProxyOptions options = readOptions(config);
+    const auto metricsOptions = net::readMetricsOptions(config);
     db::Storage storage = db::Storage::fromConfig(config);
     auth::CredentialCache::Options cacheOptions;
     cacheOptions.ttlMs = config.getInt("CredentialCacheSeconds", 600, 0, 86400) * 1000;
@@ -79,10 +81,19 @@ int main(int argc, char** argv) {
       spdlog::critical("cannot listen: {}", err);
       return 1;
     }
+    std::unique_ptr<net::MetricsServer> metrics;
+    if (metricsOptions) {
+      metrics = std::make_unique<net::MetricsServer>(&loop, "db_proxy_server", *metricsOptions);
+      if (!metrics->start(&err)) {
+        spdlog::critical("cannot start: {}", err);
+        return 1;
+      }
+    }
     dbproxy::GroupSync groupSync(context, config.getInt("GroupSyncIntervalMs", 5000, 100, 600000));
     spdlog::info("db_proxy_server ready: {} handlers, {} workers", handlers.size(), options.threads);
     loop.loop();
     groupSync.stop();
+    metrics.reset();
     server->stopWorkers();
     server.reset();
   } catch (const ConfigError& e) {

@@ -10,6 +10,7 @@
 #include "IM.File.pb.h"
 #include "IM.Server.pb.h"
 #include "base/Config.h"
+#include "netlib/PduMetrics.h"
 
 namespace tt::file {
 
@@ -54,14 +55,94 @@ net::ImConnOptions clientConnOptions(const FileServerOptions& o) {
   c.echoHeartbeat = true;
   c.timeoutMs = o.clientTimeoutMs;
   c.maxOutputBytes = 16 * 1024 * 1024;
+  c.metrics = &net::PduMetrics::forLink("client");
   return c;
 }
 net::ImConnOptions msgConnOptions(const FileServerOptions& o) {
   net::ImConnOptions c;
-  c.heartbeatIntervalMs = 0;  // file_server only echoes (PROTOCOL.md §4.i)
+  c.heartbeatIntervalMs = 0;  // file_server only echoes (docs/PROTOCOL.md §3.11)
   c.echoHeartbeat = true;
   c.timeoutMs = o.msgServerTimeoutMs;
+  c.metrics = &net::PduMetrics::forLink("msg_server");
   return c;
+}
+
+// file_server's counters, found once (Family::with() takes a mutex) and then bumped on the loop
+// with one relaxed atomic. Label values are fixed here, never taken from the wire.
+struct FileMetrics {
+  static FileMetrics& get();
+
+  metrics::Counter& bytesRelayed;     // online: chunks passed from sender to receiver
+  metrics::Counter& bytesUploaded;    // offline: blocks written to the store
+  metrics::Counter& bytesDownloaded;  // offline: blocks served from the store
+  metrics::Counter& tasksOnline;
+  metrics::Counter& tasksOffline;
+  metrics::Counter& refusedBadRequest;  // user ids or file size
+  metrics::Counter& refusedQuota;
+  metrics::Counter& refusedError;  // no task id could be made
+  metrics::Counter& endedDone;     // online: a client reported DONE
+  metrics::Counter& endedCancelled;
+  metrics::Counter& endedRefused;
+  metrics::Counter& endedOtherState;
+  metrics::Counter& endedStored;  // offline: uploaded and stored
+  metrics::Counter& endedFailed;  // offline: could not be written or stored
+  metrics::Counter& endedExpired;
+  metrics::Counter& endedShutdown;
+  metrics::Counter& downloadsDone;
+};
+
+FileMetrics makeFileMetrics() {
+  auto& r = metrics::Registry::global();
+  auto& bytes = r.counterFamily("ttsuite_file_bytes_total",
+                                "File data moved, by direction: relayed (online, sender to receiver), uploaded "
+                                "(offline, into the store), downloaded (offline, out of the store).",
+                                {"direction"});
+  auto& created =
+      r.counterFamily("ttsuite_file_tasks_created_total", "Transfer tasks created for msg_servers, by mode.", {"mode"});
+  auto& refused = r.counterFamily("ttsuite_file_tasks_refused_total",
+                                  "Transfer task requests refused, by reason: bad_request (user ids, file size), "
+                                  "quota (offline disk quota), error (no task id).",
+                                  {"reason"});
+  auto& ended = r.counterFamily("ttsuite_file_tasks_ended_total",
+                                "Transfer tasks ended, by outcome: done, cancelled, refused, other_state (online: the "
+                                "state a client sent; cancelled also when an uploader gives up), stored, failed "
+                                "(offline), expired, shutdown.",
+                                {"outcome"});
+  return FileMetrics{
+      bytes.with({"relayed"}),
+      bytes.with({"uploaded"}),
+      bytes.with({"downloaded"}),
+      created.with({"online"}),
+      created.with({"offline"}),
+      refused.with({"bad_request"}),
+      refused.with({"quota"}),
+      refused.with({"error"}),
+      ended.with({"done"}),
+      ended.with({"cancelled"}),
+      ended.with({"refused"}),
+      ended.with({"other_state"}),
+      ended.with({"stored"}),
+      ended.with({"failed"}),
+      ended.with({"expired"}),
+      ended.with({"shutdown"}),
+      r.counter("ttsuite_file_offline_downloads_total", "Offline files downloaded to their last block."),
+  };
+}
+
+FileMetrics& FileMetrics::get() {
+  static FileMetrics m = makeFileMetrics();  // the registry's mutex is taken here only, once
+  return m;
+}
+
+// An online task ends with the state one of its clients sent.
+metrics::Counter& endedByState(uint32_t state) {
+  FileMetrics& m = FileMetrics::get();
+  switch (state) {
+    case CLIENT_FILE_DONE: return m.endedDone;
+    case CLIENT_FILE_CANCEL: return m.endedCancelled;
+    case CLIENT_FILE_REFUSE: return m.endedRefused;
+    default: return m.endedOtherState;
+  }
 }
 }  // namespace
 
@@ -82,6 +163,7 @@ FileServer::FileServer(net::EventDispatch* loop, FileServerOptions options)
   msgServers_.setConnectHandler([](const ImConnPtr& c) { spdlog::info("msg_server {} connected", c->name()); });
   msgServers_.setCloseHandler([](const ImConnPtr& c) { spdlog::info("msg_server {} disconnected", c->name()); });
   registerHandlers();
+  registerMetrics();
 }
 
 FileServer::~FileServer() { loop_->cancel(tickTimer_); }
@@ -106,11 +188,53 @@ void FileServer::shutdown() {
   clients_.closeAll();
   msgServers_.closeAll();
   // Partial uploads die with the process (their tasks are in memory only).
+  FileMetrics::get().endedShutdown.inc(tasks_.size());
   for (auto& [id, t] : tasks_) {
     if (t.upload) store_.discardUpload(std::move(t.upload));
   }
   tasks_.clear();
   if (verifier_) verifier_->stop();
+}
+
+// Scrape-time gauges: they read loop-thread state, and scrapes run on this loop. Nothing here
+// touches the disk: the store keeps its totals in memory.
+void FileServer::registerMetrics() {
+  auto& r = metrics::Registry::global();
+  using metrics::Sample;
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_connections", "Open connections, by daemon and kind.", metrics::Type::kGauge, {"daemon", "kind"}, [this] {
+        return std::vector<Sample>{{{"file_server", "client"}, double(clients_.size())},
+                                   {{"file_server", "msg_server"}, double(msgServers_.size())}};
+      }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_file_active_tasks", "Transfer tasks not yet ended, by mode (stored offline files not included).",
+      metrics::Type::kGauge, {"mode"}, [this] {
+        size_t offline = 0;
+        for (const auto& [id, t] : tasks_) offline += t.offline;
+        return std::vector<Sample>{{{"online"}, double(tasks_.size() - offline)}, {{"offline"}, double(offline)}};
+      }));
+  metricHandles_.push_back(r.addCallback("ttsuite_file_active_downloads", "Offline files being downloaded now.",
+                                         metrics::Type::kGauge, {}, [this] {
+                                           return std::vector<Sample>{{{}, double(downloads_.size())}};
+                                         }));
+  metricHandles_.push_back(r.addCallback("ttsuite_file_offline_stored_files", "Offline files stored, complete.",
+                                         metrics::Type::kGauge, {}, [this] {
+                                           return std::vector<Sample>{{{}, double(store_.storedFiles())}};
+                                         }));
+  metricHandles_.push_back(r.addCallback("ttsuite_file_offline_stored_bytes", "Bytes of the offline files stored.",
+                                         metrics::Type::kGauge, {}, [this] {
+                                           return std::vector<Sample>{{{}, double(store_.storedBytes())}};
+                                         }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_file_quota_used_bytes",
+      "Disk quota in use: stored offline files plus the sizes reserved by offline tasks not yet uploaded.",
+      metrics::Type::kGauge, {}, [this] {
+        return std::vector<Sample>{{{}, double(store_.storedBytes() + store_.reservedBytes())}};
+      }));
+  metricHandles_.push_back(r.addCallback("ttsuite_file_quota_bytes", "The disk quota for offline files (DiskQuota).",
+                                         metrics::Type::kGauge, {}, [this] {
+                                           return std::vector<Sample>{{{}, double(store_.quotaBytes())}};
+                                         }));
 }
 
 FileServer::Client* FileServer::clientOf(const ImConnPtr& c) { return std::any_cast<Client>(&c->context()); }
@@ -196,12 +320,16 @@ void FileServer::onTransferReq(const ImConnPtr& link, const ImPdu& pdu, IM::Serv
   rsp.set_trans_mode(req.trans_mode());
   if (req.has_attach_data()) rsp.set_attach_data(req.attach_data());
   const bool offline = req.trans_mode() == FILE_TYPE_OFFLINE;
+  FileMetrics& m = FileMetrics::get();
   std::string refusal;
   if (req.from_user_id() == 0 || req.to_user_id() == 0 || req.from_user_id() == req.to_user_id()) {
     refusal = "bad user ids";
+    m.refusedBadRequest.inc();
   } else if (req.file_size() == 0 || req.file_size() > options_.maxFileSize) {
     refusal = "file size " + std::to_string(req.file_size()) + " outside 1.." + std::to_string(options_.maxFileSize);
+    m.refusedBadRequest.inc();
   } else if (offline && !store_.reserve(req.file_size())) {
+    m.refusedQuota.inc();
     refusal = "disk quota: " + std::to_string(store_.storedBytes()) + " stored + " +
               std::to_string(store_.reservedBytes()) + " reserved of " + std::to_string(options_.diskQuota);
   }
@@ -220,6 +348,7 @@ void FileServer::onTransferReq(const ImConnPtr& link, const ImPdu& pdu, IM::Serv
     } while (tasks_.count(id) || store_.exists(id));
   } catch (const std::exception& e) {
     spdlog::error("cannot create a task id: {}", e.what());
+    m.refusedError.inc();
     if (offline) store_.release(req.file_size());
     rsp.set_result_code(FILE_SERVER_ERRNO_CREATE_TASK_ID_ERROR);
     link->send(SID_OTHER, CID_OTHER_FILE_TRANSFER_RSP, pdu.seqNum(), rsp);
@@ -233,15 +362,17 @@ void FileServer::onTransferReq(const ImConnPtr& link, const ImPdu& pdu, IM::Serv
   t.fileSize = req.file_size();
   t.offline = offline;
   t.createdMs = t.lastActiveMs = loop_->nowMs();
+  (offline ? m.tasksOffline : m.tasksOnline).inc();
   spdlog::info("task {}: {} -> {}, {} bytes, {}", id, t.from, t.to, t.fileSize, offline ? "offline" : "online");
   rsp.set_result_code(FILE_SERVER_ERRNO_OK);
   rsp.set_task_id(id);
   link->send(SID_OTHER, CID_OTHER_FILE_TRANSFER_RSP, pdu.seqNum(), rsp);
 }
 
-void FileServer::dropTask(std::string id, const std::string& why) {
+void FileServer::dropTask(std::string id, const std::string& why, metrics::Counter& outcome) {
   auto it = tasks_.find(id);
   if (it == tasks_.end()) return;
+  outcome.inc();
   Task& t = it->second;
   spdlog::info("task {} dropped: {}", id, why);
   for (int slot = 0; slot < 2; ++slot) {
@@ -260,7 +391,7 @@ void FileServer::tick() {
   for (const auto& [id, t] : tasks_) {
     if (now - std::max(t.createdMs, t.lastActiveMs) >= options_.taskTimeoutMs) expired.push_back(id);
   }
-  for (const auto& id : expired) dropTask(id, "expired");
+  for (const auto& id : expired) dropTask(id, "expired", FileMetrics::get().endedExpired);
   for (const auto& [id, c] : clients_.connections()) {
     const Client* cl = clientOf(c);
     if (cl && cl->role == kNone && !cl->closing && !cl->verifying && now - cl->connectedMs >= options_.loginTimeoutMs) {
@@ -482,7 +613,9 @@ void FileServer::onPullReq(const ImConnPtr& c, const ImPdu& pdu, IM::File::IMFil
     rsp.set_user_id(cl->userId);
     rsp.set_offset(offset);
     c->send(SID_FILE, CID_FILE_PULL_DATA_RSP, seq, rsp);
+    FileMetrics::get().bytesDownloaded.inc(len);
     if (offset + len == size) {
+      FileMetrics::get().downloadsDone.inc();
       spdlog::info("offline file {} downloaded by user {}", cl->taskId, cl->userId);
       sendState(c, CLIENT_FILE_DONE, cl->taskId, cl->stored.from);
       closeAfterSend(c, "download done");
@@ -536,6 +669,7 @@ void FileServer::onPullRsp(const ImConnPtr& c, IM::File::IMFilePullDataRsp& rsp)
     if (ImConnPtr receiver = connOf(t, 1)) {
       rsp.set_user_id(cl->userId);
       receiver->send(SID_FILE, CID_FILE_PULL_DATA_RSP, seq, rsp);
+      FileMetrics::get().bytesRelayed.inc(rsp.file_data().size());
     }
     return;
   }
@@ -555,8 +689,9 @@ void FileServer::onPullRsp(const ImConnPtr& c, IM::File::IMFilePullDataRsp& rsp)
   if (!t.upload->append(rsp.file_data(), &err)) {
     spdlog::error("task {}: {}", t.id, err);
     sendState(c, CLIENT_FILE_CANCEL, t.id, t.from);
-    return dropTask(t.id, "write failed");
+    return dropTask(t.id, "write failed", FileMetrics::get().endedFailed);
   }
+  FileMetrics::get().bytesUploaded.inc(rsp.file_data().size());
   t.lastActiveMs = loop_->nowMs();
   if (t.upload->written() < t.fileSize) return requestBlock(t, c);
   OfflineMeta meta;
@@ -568,10 +703,12 @@ void FileServer::onPullRsp(const ImConnPtr& c, IM::File::IMFilePullDataRsp& rsp)
   std::unique_ptr<Upload> upload = std::move(t.upload);
   tasks_.erase(it);  // the reservation moves to stored bytes in finishUpload
   if (!store_.finishUpload(std::move(upload), meta, &err)) {
+    FileMetrics::get().endedFailed.inc();
     spdlog::error("task {}: {}", id, err);
     sendState(c, CLIENT_FILE_CANCEL, id, meta.from);
     return closeAfterSend(c, "upload could not be stored");
   }
+  FileMetrics::get().endedStored.inc();
   spdlog::info("task {}: offline file of {} bytes stored", id, size);
   sendState(c, CLIENT_FILE_DONE, id, meta.from);
   closeAfterSend(c, "upload done");
@@ -587,11 +724,12 @@ void FileServer::onState(const ImConnPtr& c, IM::File::IMFileState& st) {
   if (it == tasks_.end()) return closeAfterSend(c, "task gone");
   Task& t = it->second;
   if (cl->role == kUploader) {
-    return dropTask(t.id, "uploader sent state " + std::to_string(state));
+    // Whatever state it sends, an uploader that stops before the last block abandons the upload.
+    return dropTask(t.id, "uploader sent state " + std::to_string(state), FileMetrics::get().endedCancelled);
   }
   // Online: the other side hears it from us, with the sender of the state as user.
   if (ImConnPtr peer = connOf(t, cl->role == kSender ? 1 : 0)) sendState(peer, state, t.id, cl->userId);
-  dropTask(t.id, "state " + std::to_string(state) + " from user " + std::to_string(cl->userId));
+  dropTask(t.id, "state " + std::to_string(state) + " from user " + std::to_string(cl->userId), endedByState(state));
 }
 
 }  // namespace tt::file

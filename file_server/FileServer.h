@@ -1,5 +1,5 @@
 #pragma once
-// file_server (PROTOCOL.md §4.h): msg_servers connect on one port and ask for transfer tasks;
+// file_server (docs/PROTOCOL.md §3.9): msg_servers connect on one port and ask for transfer tasks;
 // clients connect on another and log in to a task with its id, their user id and their role.
 //
 // Tasks. A task id is 128 random bits (a UUID string) and is the only token the wire has room for
@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/Metrics.h"
 #include "base/ThreadPool.h"
 #include "file_server/OfflineStore.h"
 #include "netlib/Dispatcher.h"
@@ -119,8 +120,10 @@ class FileServer {
   // Sends what is queued, then closes (forced after 2 s).
   void closeAfterSend(const net::ImConnPtr& c, const std::string& why);
   net::ImConnPtr connOf(const Task& t, int slot) const;
-  void dropTask(std::string id, const std::string& why);  // id by value: callers pass the task's own
+  // id by value: callers pass the task's own. outcome: the ttsuite_file_tasks_ended_total series.
+  void dropTask(std::string id, const std::string& why, metrics::Counter& outcome);
   void tick();
+  void registerMetrics();
 
   net::EventDispatch* loop_;
   FileServerOptions options_;
@@ -134,6 +137,7 @@ class FileServer {
   net::TimerId tickTimer_ = 0;
   int64_t lastSweepMs_ = 0;
   bool stopping_ = false;
+  std::vector<metrics::CallbackHandle> metricHandles_;  // last: unregistered before what they read dies
 };
 
 }  // namespace tt::file

@@ -196,6 +196,7 @@ bool OfflineStore::init(std::string* err) {
       }
     }
   }
+  storedFiles_ = files;  // before the sweep, which takes its removals off
   const size_t swept = sweep(static_cast<uint32_t>(::time(nullptr)));
   spdlog::info("offline store {}: {} files, {} bytes stored (quota {}), {} partial uploads removed, {} expired removed",
                dir_, files - swept, stored_, quota_, tmpRemoved, swept);
@@ -264,6 +265,7 @@ bool OfflineStore::finishUpload(std::unique_ptr<Upload> u, OfflineMeta meta, std
   }
   fsyncPath(dir_ + "/" + u->id_.substr(0, 2), true);
   stored_ += meta.size;
+  ++storedFiles_;
   return true;
 }
 
@@ -372,6 +374,7 @@ size_t OfflineStore::sweep(uint32_t nowUnix) {
       fs::remove(e.path(), ec);
       fs::remove(path + ".meta", ec);
       stored_ = size > stored_ ? 0 : stored_ - size;
+      if (storedFiles_ > 0) --storedFiles_;
       ++removed;
       spdlog::info("offline file {} removed ({})", name, haveMeta ? "lifetime over" : "no meta");
     }

@@ -68,6 +68,10 @@ class OfflineStore {
   void release(uint64_t bytes);
   uint64_t storedBytes() const { return stored_; }
   uint64_t reservedBytes() const { return reserved_; }
+  uint64_t quotaBytes() const { return quota_; }
+  // Stored files, kept like stored bytes (counted by init, then followed), so reading it costs no
+  // disk access.
+  size_t storedFiles() const { return storedFiles_; }
 
   bool exists(const std::string& id) const;  // a stored file or an upload in progress
   std::unique_ptr<Upload> beginUpload(const std::string& id, std::string* err);
@@ -96,6 +100,7 @@ class OfflineStore {
   int64_t lifetimeSec_;
   uint64_t stored_ = 0;
   uint64_t reserved_ = 0;
+  size_t storedFiles_ = 0;
 };
 
 bool parseMeta(const std::string& text, OfflineMeta* meta);

@@ -11,8 +11,13 @@
 #include "IM.Login.pb.h"
 #include "IM.Server.pb.h"
 #include "netlib/EventDispatch.h"
+#include "netlib/PduMetrics.h"
 
 namespace tt::login {
+
+using net::HttpRequest;
+using net::HttpResponse;
+using net::HttpServerOptions;
 
 namespace {
 
@@ -23,6 +28,7 @@ constexpr int64_t kClientLingerMs = 5000;
 
 net::ImConnOptions msgServerLinkOptions(const LoginOptions& o) {
   net::ImConnOptions c;
+  c.metrics = &net::PduMetrics::forLink("msg_server");
   c.maxPduSize = 64 * 1024;      // IMMsgServInfo is a few dozen bytes
   c.heartbeatIntervalMs = 5000;  // our own heartbeat when we have sent nothing for 5 s
   c.timeoutMs = o.msgServerTimeoutMs;
@@ -33,6 +39,7 @@ net::ImConnOptions msgServerLinkOptions(const LoginOptions& o) {
 
 net::ImConnOptions clientLinkOptions(const LoginOptions& o) {
   net::ImConnOptions c;
+  c.metrics = &net::PduMetrics::forLink("legacy_client");
   c.maxPduSize = 4096;  // the only request, IMMsgServReq, is empty
   c.heartbeatIntervalMs = 0;
   c.timeoutMs = o.clientTimeoutMs;
@@ -55,6 +62,20 @@ bool isIpv4Peer(const net::InetAddress& peer) {
   if (peer.family() != AF_INET6) return false;
   const auto* a6 = reinterpret_cast<const sockaddr_in6*>(peer.sockAddr());
   return IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr);
+}
+
+// One msg_server lookup answered (HTTP or legacy TCP), by its result. The six series are found
+// once: Family::with() takes a mutex, a lookup is one per client login.
+void countAnswer(bool http, Assignment::Result result) {
+  static metrics::Family<metrics::Counter>& f = metrics::Registry::global().counterFamily(
+      "ttsuite_login_msg_server_answers_total",
+      "msg_server lookups answered, by way in (http: GET/POST /msg_server, tcp: legacy 0x0101) and outcome.",
+      {"via", "outcome"});
+  static metrics::Counter* const table[2][3] = {  // [http, tcp][kOk, kNoMsgServer, kAllFull]
+      {&f.with({"http", "ok"}), &f.with({"http", "no_msg_server"}), &f.with({"http", "all_full"})},
+      {&f.with({"tcp", "ok"}), &f.with({"tcp", "no_msg_server"}), &f.with({"tcp", "all_full"})},
+  };
+  table[http ? 0 : 1][static_cast<int>(result)]->inc();
 }
 
 std::string describe(const MsgServerEntry& s) {
@@ -84,6 +105,7 @@ LoginServer::LoginServer(net::EventDispatch* loop, const LoginOptions& options)
   msgServers_.setConnectHandler([](const net::ImConnPtr& c) { spdlog::info("msg_server link {} connected", c->name()); });
   msgServers_.setCloseHandler([this](const net::ImConnPtr& c) { onMsgServerClosed(c); });
   clients_.setPduHandler([this](const net::ImConnPtr& c, const net::ImPdu& p) { onClientPdu(c, p); });
+  registerMetrics();
 }
 
 LoginServer::~LoginServer() = default;
@@ -92,6 +114,27 @@ bool LoginServer::start(std::string* err) {
   if (!msgServers_.listen(options_.msgServerListenIps, options_.msgServerPort, options_.backlog, err)) return false;
   if (!http_.listen(options_.httpListenIps, options_.httpPort, options_.backlog, err)) return false;
   return clients_.listen(options_.clientListenIps, options_.clientPort, options_.backlog, err);
+}
+
+// Scrape-time gauges: they read loop-thread state, and scrapes run on this loop.
+void LoginServer::registerMetrics() {
+  auto& r = metrics::Registry::global();
+  using metrics::Sample;
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_connections", "Open connections, by daemon and kind.", metrics::Type::kGauge, {"daemon", "kind"}, [this] {
+        return std::vector<Sample>{{{"login_server", "msg_server"}, double(msgServers_.size())},
+                                   {{"login_server", "http"}, double(http_.connectionCount())},
+                                   {{"login_server", "legacy_client"}, double(clients_.size())}};
+      }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_login_msg_servers", "msg_servers registered here (their link is up and they sent IMMsgServInfo).",
+      metrics::Type::kGauge, {}, [this] { return std::vector<Sample>{{{}, double(registry_.size())}}; }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_login_msg_server_users", "Users the registered msg_servers report online, summed.",
+      metrics::Type::kGauge, {}, [this] { return std::vector<Sample>{{{}, double(registry_.totalUsers())}}; }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_login_msg_server_capacity_users", "Users the registered msg_servers accept (max_conn_cnt), summed.",
+      metrics::Type::kGauge, {}, [this] { return std::vector<Sample>{{{}, double(registry_.totalCapacity())}}; }));
 }
 
 void LoginServer::shutdown() {
@@ -172,6 +215,7 @@ void LoginServer::onClientPdu(const net::ImConnPtr& conn, const net::ImPdu& pdu)
   }
   IM::Login::IMMsgServRsp rsp;
   const Assignment a = registry_.choose();
+  countAnswer(false, a.result);
   switch (a.result) {
     case Assignment::Result::kOk: {
       const bool v4 = isIpv4Peer(conn->tcp()->peerAddress());
@@ -200,6 +244,7 @@ void LoginServer::onClientPdu(const net::ImConnPtr& conn, const net::ImPdu& pdu)
 std::string LoginServer::msgServerJson(const net::InetAddress& peer) const {
   nlohmann::ordered_json j;
   const Assignment a = registry_.choose();
+  countAnswer(true, a.result);  // here, where the choice is made; onHttp is its only caller
   switch (a.result) {
     case Assignment::Result::kOk: {
       const bool v4 = isIpv4Peer(peer);
@@ -228,8 +273,17 @@ std::string LoginServer::msgServerJson(const net::InetAddress& peer) const {
 }
 
 HttpResponse LoginServer::onHttp(const HttpRequest& request) const {
+  // The three answers this handler can give; the path is classed, never copied, so a client
+  // cannot create series. (400s for requests that do not parse never reach here: not counted.)
+  static metrics::Family<metrics::Counter>& requests = metrics::Registry::global().counterFamily(
+      "ttsuite_login_http_requests_total", "HTTP requests answered, by path class and status code.",
+      {"path", "status"});
+  static metrics::Counter& notFound = requests.with({"other", "404"});
+  static metrics::Counter& badMethod = requests.with({"/msg_server", "405"});
+  static metrics::Counter& ok = requests.with({"/msg_server", "200"});
   HttpResponse res;
   if (request.path.compare(0, 11, "/msg_server") != 0) {
+    notFound.inc();
     res.status = 404;
     res.contentType = "text/plain;charset=utf-8";
     res.body = "Not Found\n";
@@ -240,8 +294,10 @@ HttpResponse LoginServer::onHttp(const HttpRequest& request) const {
     res.contentType = "text/plain;charset=utf-8";
     res.body = "Method Not Allowed\n";
     res.headers.emplace_back("Allow", "GET, POST");
+    badMethod.inc();
     return res;
   }
+  ok.inc();
   res.body = msgServerJson(request.peer);
   return res;
 }

@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "IM.Server.pb.h"
-#include "login_server/HttpServer.h"
+#include "base/Metrics.h"
+#include "netlib/HttpServer.h"
 #include "login_server/MsgServerRegistry.h"
 #include "netlib/Dispatcher.h"
 #include "netlib/ImServer.h"
@@ -53,7 +54,8 @@ class LoginServer {
   void onUserCntUpdate(const net::ImConnPtr& conn, const IM::Server::IMUserCntUpdate& update);
   void onMsgServerClosed(const net::ImConnPtr& conn);
   void onClientPdu(const net::ImConnPtr& conn, const net::ImPdu& pdu);
-  HttpResponse onHttp(const HttpRequest& request) const;
+  net::HttpResponse onHttp(const net::HttpRequest& request) const;
+  void registerMetrics();
 
   net::EventDispatch* loop_;
   LoginOptions options_;
@@ -61,8 +63,9 @@ class LoginServer {
   net::Dispatcher msgServerDispatch_;
   net::ImServer msgServers_;
   net::ImServer clients_;
-  HttpServer http_;
+  net::HttpServer http_;
   bool stopping_ = false;
+  std::vector<metrics::CallbackHandle> metricHandles_;  // last: unregistered before what they read dies
 };
 
 }  // namespace tt::login

@@ -39,4 +39,16 @@ const MsgServerEntry* MsgServerRegistry::find(net::ConnId link) const {
   return it == servers_.end() ? nullptr : &it->second;
 }
 
+uint64_t MsgServerRegistry::totalUsers() const {
+  uint64_t n = 0;
+  for (const auto& [link, s] : servers_) n += s.curConnCnt;
+  return n;
+}
+
+uint64_t MsgServerRegistry::totalCapacity() const {
+  uint64_t n = 0;
+  for (const auto& [link, s] : servers_) n += s.maxConnCnt;
+  return n;
+}
+
 }  // namespace tt::login

@@ -43,6 +43,9 @@ class MsgServerRegistry {
 
   const MsgServerEntry* find(net::ConnId link) const;
   size_t size() const { return servers_.size(); }
+  // Sums over the registered msg_servers, as they reported them (for the metrics scrape).
+  uint64_t totalUsers() const;
+  uint64_t totalCapacity() const;
 
  private:
   std::map<net::ConnId, MsgServerEntry> servers_;  // ordered: ties resolve by registration order

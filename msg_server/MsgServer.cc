@@ -7,6 +7,7 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Login.pb.h"
 #include "IM.Server.pb.h"
+#include "msg_server/MsgMetrics.h"
 
 namespace tt::msg {
 
@@ -50,10 +51,12 @@ net::ImConnOptions clientOptions(const MsgServerOptions& o) {
   c.echoHeartbeat = true;
   c.timeoutMs = o.loginTimeoutMs;  // until login; then PC or mobile timeout
   c.maxOutputBytes = 8 * 1024 * 1024;
+  c.metrics = &net::PduMetrics::forLink("client");
   return c;
 }
-net::ImConnOptions upstreamOptions(const MsgServerOptions& o) {
+net::ImConnOptions upstreamOptions(const MsgServerOptions& o, const std::string& kind) {
   net::ImConnOptions c;
+  c.metrics = &net::PduMetrics::forLink(kind);
   c.maxPduSize = o.maxPduSize;
   c.heartbeatIntervalMs = 5000;
   c.timeoutMs = 30000;
@@ -66,11 +69,11 @@ MsgServer::MsgServer(net::EventDispatch* loop, MsgServerOptions options)
     : loop_(loop),
       options_(std::move(options)),
       clients_(loop, "msg_server", clientOptions(options_)),
-      db_(loop, "db_proxy", options_.dbServers, options_.dbLinksPerServer, upstreamOptions(options_)),
-      login_(loop, "login_server", options_.loginServers, 1, upstreamOptions(options_)),
-      route_(loop, "route_server", options_.routeServers, 1, upstreamOptions(options_)),
-      push_(loop, "push_server", options_.pushServers, 1, upstreamOptions(options_)),
-      file_(loop, "file_server", options_.fileServers, 1, upstreamOptions(options_)),
+      db_(loop, "db_proxy", options_.dbServers, options_.dbLinksPerServer, upstreamOptions(options_, "db_proxy")),
+      login_(loop, "login_server", options_.loginServers, 1, upstreamOptions(options_, "login_server")),
+      route_(loop, "route_server", options_.routeServers, 1, upstreamOptions(options_, "route_server")),
+      push_(loop, "push_server", options_.pushServers, 1, upstreamOptions(options_, "push_server")),
+      file_(loop, "file_server", options_.fileServers, 1, upstreamOptions(options_, "file_server")),
       groups_(*this, 60000) {
   clients_.setConnectHandler([this](const net::ImConnPtr& c) {
     ClientSession s;
@@ -99,10 +102,19 @@ MsgServer::MsgServer(net::EventDispatch* loop, MsgServerOptions options)
     u->setPduHandler([this, fromRoute](const net::ImConnPtr& link, const net::ImPdu& pdu) {
       onUpstreamPdu(link, pdu, fromRoute);
     });
-    u->setCloseHandler([this](const net::ImConnPtr& link) { onUpstreamClosed(link); });
+    u->setCloseHandler([this](const net::ImConnPtr& link) {
+      onUpstreamClosed(link);
+      updateRegistration();
+    });
   }
-  login_.setConnectHandler([this](const net::ImConnPtr& link) { sendServerInfo(link); });
-  route_.setConnectHandler([this](const net::ImConnPtr& link) { sendOnlineUsers(link); });
+  // login_server hands this server to clients only while it can serve them: registered once db_proxy
+  // and route_server links are up, withdrawn (login link closed) when either kind is all down.
+  login_.setConnectHandler([this](const net::ImConnPtr&) { updateRegistration(); });
+  db_.setConnectHandler([this](const net::ImConnPtr&) { updateRegistration(); });
+  route_.setConnectHandler([this](const net::ImConnPtr& link) {
+    sendOnlineUsers(link);
+    updateRegistration();
+  });
   serverCommands_.setUnknownHandler([](const net::ImConnPtr& link, const net::ImPdu& pdu) {
     spdlog::debug("upstream {}: unsolicited command {:#06x} ignored", link->name(), pdu.commandId());
   });
@@ -113,6 +125,7 @@ MsgServer::MsgServer(net::EventDispatch* loop, MsgServerOptions options)
     db_.markDraining(link);
   });
 
+  registerMetrics();
   registerLoginHandlers(*this);
   registerMessageHandlers(*this);
   registerForwardHandlers(*this);
@@ -180,6 +193,8 @@ void MsgServer::onUpstreamClosed(const net::ImConnPtr& link) {
 }
 
 void MsgServer::failPending(Pending& p) {
+  static metrics::Counter& failures = MsgMetrics::get().upstreamFailures;
+  failures.inc();
   if (p.onReply) {
     p.onReply(nullptr);
     return;
@@ -206,6 +221,52 @@ void MsgServer::deliverToUser(uint32_t userId, const std::string& pdu, net::Conn
   }
 }
 
+void MsgServer::deliverMessageToUser(uint32_t userId, const std::string& pdu, net::ConnId except) {
+  static metrics::Counter& delivered = MsgMetrics::get().messagesDelivered;
+  for (const auto& c : users_.connections(userId)) {
+    if (c->id() == except) continue;
+    c->sendRaw(pdu);
+    delivered.inc();
+  }
+}
+
+void MsgServer::registerMetrics() {
+  auto& r = metrics::Registry::global();
+  using metrics::Sample;
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_connections", "Open connections, by daemon and kind.", metrics::Type::kGauge, {"daemon", "kind"}, [this] {
+        size_t online = 0;
+        for (const auto& [id, c] : clients_.connections()) {
+          const ClientSession* s = sessionOf(c);
+          online += s && s->state == ClientSession::State::kOnline;
+        }
+        return std::vector<Sample>{{{"msg_server", "client_logged_in"}, double(online)},
+                                   {{"msg_server", "client_not_logged_in"}, double(clients_.size() - online)}};
+      }));
+  metricHandles_.push_back(r.addCallback("ttsuite_msg_online_users", "Users with at least one connection logged in here.",
+                                         metrics::Type::kGauge, {}, [this] {
+                                           return std::vector<Sample>{{{}, double(users_.userCount())}};
+                                         }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_upstream_link_up", "1 while the link to that upstream server is connected, else 0.",
+      metrics::Type::kGauge, {"daemon", "kind", "peer"}, [this] {
+        std::vector<Sample> out;
+        for (const Upstreams* u : {&db_, &login_, &route_, &push_, &file_}) {
+          u->forEachLink([&](const std::string& peer, bool up) {
+            out.push_back({{"msg_server", u->kind(), peer}, up ? 1.0 : 0.0});
+          });
+        }
+        return out;
+      }));
+  metricHandles_.push_back(r.addCallback("ttsuite_msg_pending_requests",
+                                         "Client requests waiting for an upstream answer.", metrics::Type::kGauge, {},
+                                         [this] { return std::vector<Sample>{{{}, double(pending_.size())}}; }));
+  metricHandles_.push_back(r.addCallback("ttsuite_msg_registered", "1 while login_server hands this msg_server to clients.",
+                                         metrics::Type::kGauge, {}, [this] {
+                                           return std::vector<Sample>{{{}, registeredAt_.empty() ? 0.0 : 1.0}};
+                                         }));
+}
+
 bool MsgServer::sendToRoute(const std::string& pdu) {
   net::ImConnPtr r = route_.first();
   if (!r) return false;
@@ -225,7 +286,36 @@ void MsgServer::sendToAllRoutes(uint16_t serviceId, uint16_t commandId, const go
 
 void MsgServer::sendToAllLogins(uint16_t serviceId, uint16_t commandId, const google::protobuf::MessageLite& msg) {
   const std::string pdu = net::encodePdu(serviceId, commandId, 0, msg);
-  for (auto& l : login_.live()) l->sendRaw(pdu);
+  for (auto& l : login_.live()) {
+    if (registeredAt_.count(l->id())) l->sendRaw(pdu);
+  }
+}
+
+bool MsgServer::serviceable() const { return !stopping_ && db_.liveCount() > 0 && route_.liveCount() > 0; }
+
+void MsgServer::updateRegistration() {
+  const auto live = login_.live();
+  // Forget links that went away.
+  for (auto it = registeredAt_.begin(); it != registeredAt_.end();) {
+    bool up = false;
+    for (const auto& l : live) up |= l->id() == *it;
+    it = up ? std::next(it) : registeredAt_.erase(it);
+  }
+  if (serviceable()) {
+    for (const auto& l : live) {
+      if (registeredAt_.insert(l->id()).second) sendServerInfo(l);
+    }
+    return;
+  }
+  if (registeredAt_.empty()) return;
+  // The protocol has no "unregister": login_server forgets a msg_server whose link closes. The
+  // link comes back by itself and registers again once db_proxy and route_server are reachable.
+  spdlog::warn("no {} link up: withdrawing from {} login_server(s)", db_.liveCount() ? "route_server" : "db_proxy",
+               registeredAt_.size());
+  for (const auto& l : live) {
+    if (registeredAt_.count(l->id())) l->close("withdrawn: cannot serve clients without db_proxy and route_server");
+  }
+  registeredAt_.clear();
 }
 
 void MsgServer::sendServerInfo(const net::ImConnPtr& loginLink) {

@@ -10,11 +10,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <google/protobuf/message_lite.h>
 
 #include "base/Config.h"
+#include "base/Metrics.h"
 #include "msg_server/Attach.h"
 #include "msg_server/ClientSession.h"
 #include "msg_server/GroupMembers.h"
@@ -102,6 +104,8 @@ class MsgServer {
 
   // Sends the PDU to every local connection of the user except `except`.
   void deliverToUser(uint32_t userId, const std::string& pdu, net::ConnId except = 0);
+  // The same for a CID_MSG_DATA, counted in ttsuite_msg_messages_delivered_total.
+  void deliverMessageToUser(uint32_t userId, const std::string& pdu, net::ConnId except = 0);
   // Forward to the master route_server (false if none is up).
   bool sendToRoute(const std::string& pdu);
   bool sendToRoute(uint16_t serviceId, uint16_t commandId, uint16_t seq, const google::protobuf::MessageLite& msg);
@@ -120,6 +124,9 @@ class MsgServer {
   void failPending(Pending& p);
   void tick();
   void sendServerInfo(const net::ImConnPtr& loginLink);
+  bool serviceable() const;
+  void registerMetrics();
+  void updateRegistration();
   void sendOnlineUsers(const net::ImConnPtr& routeLink);
 
   net::EventDispatch* loop_;
@@ -133,6 +140,8 @@ class MsgServer {
   std::shared_ptr<PushBatcher> pushBatcher_;
   net::TimerId tickTimer_ = 0;
   bool stopping_ = false;
+  std::unordered_set<net::ConnId> registeredAt_;  // login links that have our IMMsgServInfo
+  std::vector<metrics::CallbackHandle> metricHandles_;  // scrape-time gauges reading the above
 };
 
 // Handler families (handlers/*.cc).
@@ -144,7 +153,7 @@ void registerPushHandlers(MsgServer& server);
 // Offline push (handlers/push.cc). Called by the msg_server that stored msg, once it is acked:
 // notifies the receivers that have no device online anywhere through push_server.
 void pushStoredMessage(MsgServer& server, const IM::Message::IMMsgData& msg);
-// PROTOCOL.md §4.j alert text, cut to 37 bytes + "..." without splitting a UTF-8 character.
+// docs/PROTOCOL.md §3.10.2 alert text, cut to 37 bytes + "..." without splitting a UTF-8 character.
 std::string pushAlertText(const std::string& senderNick, uint32_t msgType, const std::string& text, bool decrypted);
 std::string truncateUtf8(const std::string& s, size_t maxBytes);
 

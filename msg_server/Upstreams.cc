@@ -1,5 +1,7 @@
 #include "msg_server/Upstreams.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "netlib/EventDispatch.h"
@@ -8,7 +10,7 @@ namespace tt::msg {
 
 Upstreams::Upstreams(net::EventDispatch* loop, std::string kind, const std::vector<ServerAddr>& servers,
                      size_t linksPerServer, const net::ImConnOptions& options)
-    : loop_(loop), kind_(std::move(kind)) {
+    : loop_(loop), kind_(std::move(kind)), linksPerServer_(std::max<size_t>(1, linksPerServer)) {
   for (const auto& s : servers) {
     std::string err;
     auto addr = net::InetAddress::resolve(s.host, s.port, &err);

@@ -38,6 +38,15 @@ class Upstreams {
   net::ImConnPtr first() const;
   std::vector<net::ImConnPtr> live() const;
   size_t liveCount() const;
+  // Every configured link: a name unique among them ("db_proxy@127.0.0.1:10600#2" for the second
+  // link to that server; no suffix when there is one link per server) and whether it is usable.
+  void forEachLink(const std::function<void(const std::string& name, bool up)>& fn) const {
+    for (size_t i = 0; i < links_.size(); ++i) {
+      const auto& l = links_[i];
+      fn(linksPerServer_ > 1 ? l.client->name() + "#" + std::to_string(i % linksPerServer_ + 1) : l.client->name(),
+         usable(l));
+    }
+  }
   // db_proxy said CID_OTHER_STOP_RECV_PACKET: send nothing more on that link until it reconnects.
   void markDraining(const net::ImConnPtr& conn);
 
@@ -52,6 +61,7 @@ class Upstreams {
   net::EventDispatch* loop_;
   std::string kind_;
   std::vector<Link> links_;
+  size_t linksPerServer_ = 1;
   PduHandler pduHandler_;
   ConnHandler connectHandler_;
   ConnHandler closeHandler_;

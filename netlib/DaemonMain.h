@@ -4,7 +4,8 @@
 //   a thread -> the server, built from the config -> start() -> serve -> SIGTERM/SIGINT: stop()
 //   begins the drain and calls quit() when it is done -> the server is destroyed -> exit 0.
 // Exit status 2 for a bad argument, config file or key (the line names them), 1 when the server
-// cannot start (a port in use, say).
+// cannot start (a port in use, say). MetricsPort in the config adds the /metrics endpoint
+// (netlib/MetricsServer.h) on the same loop.
 #include <spdlog/spdlog.h>
 
 #include <exception>
@@ -14,6 +15,7 @@
 
 #include "base/Daemon.h"
 #include "netlib/EventDispatch.h"
+#include "netlib/MetricsServer.h"
 #include "netlib/SignalWatcher.h"
 
 namespace tt::net {
@@ -46,14 +48,24 @@ int runDaemon(int argc, char** argv, const std::string& name, const std::string&
   });
   try {
     std::string ready;
+    const auto metricsOptions = readMetricsOptions(start->config);  // a bad key stops start-up first
     server = parts.make(&loop, *start, &ready);
     std::string err;
     if (!server->start(&err)) {
       spdlog::critical("cannot start: {}", err);
       return 1;
     }
+    std::unique_ptr<MetricsServer> metrics;
+    if (metricsOptions) {
+      metrics = std::make_unique<MetricsServer>(&loop, name, *metricsOptions);
+      if (!metrics->start(&err)) {
+        spdlog::critical("cannot start: {}", err);
+        return 1;
+      }
+    }
     spdlog::info("{} ready{}{}", name, ready.empty() ? "" : ": ", ready);
     loop.loop();
+    metrics.reset();
     server.reset();
   } catch (const ConfigError& e) {
     spdlog::critical("{}", e.what());

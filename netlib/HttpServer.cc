@@ -1,4 +1,4 @@
-#include "login_server/HttpServer.h"
+#include "netlib/HttpServer.h"
 
 #include <http_parser.h>
 
@@ -11,7 +11,7 @@
 #include "netlib/EventDispatch.h"
 #include "netlib/TcpConnection.h"
 
-namespace tt::login {
+namespace tt::net {
 
 namespace {
 
@@ -22,7 +22,7 @@ namespace {
 // request is parsed).
 class HttpSession {
  public:
-  HttpSession(const HttpServer* server, net::InetAddress peer) : server_(server), peer_(std::move(peer)) {
+  HttpSession(const HttpServer* server, InetAddress peer) : server_(server), peer_(std::move(peer)) {
     http_parser_init(&parser_, HTTP_REQUEST);
     parser_.data = this;
   }
@@ -32,7 +32,7 @@ class HttpSession {
   bool finished() const { return finished_; }
   int64_t finishedAtMs() const { return finishedAtMs_; }
 
-  void onData(const net::TcpConnectionPtr& conn, net::Buffer* buf) {
+  void onData(const TcpConnectionPtr& conn, Buffer* buf) {
     const size_t limit = server_->options().maxRequestBytes;
     while (!finished_ && buf->readableBytes() > 0) {
       // Never hand the parser more than one byte beyond the limit: an oversize request is refused
@@ -103,7 +103,7 @@ class HttpSession {
     return 0;
   }
 
-  void answer(const net::TcpConnectionPtr& conn) {
+  void answer(const TcpConnectionPtr& conn) {
     HttpRequest req;
     req.method = method_;
     req.url = url_;
@@ -123,7 +123,7 @@ class HttpSession {
     if (!keepAlive_) finish(conn);
   }
 
-  void fail(const net::TcpConnectionPtr& conn, const std::string& why) {
+  void fail(const TcpConnectionPtr& conn, const std::string& why) {
     spdlog::info("http {}: {}: 400 and closing", conn->name(), why);
     HttpResponse res;
     res.status = 400;
@@ -133,14 +133,14 @@ class HttpSession {
     finish(conn);
   }
 
-  void finish(const net::TcpConnectionPtr& conn) {
+  void finish(const TcpConnectionPtr& conn) {
     finished_ = true;
     finishedAtMs_ = conn->loop()->nowMs();
     conn->shutdown();  // FIN once the response is written; the peer then closes
   }
 
   const HttpServer* server_;
-  const net::InetAddress peer_;
+  const InetAddress peer_;
   http_parser parser_;
   std::string url_;
   std::string method_;
@@ -155,19 +155,19 @@ class HttpSession {
 
 using HttpSessionPtr = std::shared_ptr<HttpSession>;
 
-HttpSessionPtr sessionOf(const net::TcpConnectionPtr& conn) {
+HttpSessionPtr sessionOf(const TcpConnectionPtr& conn) {
   if (auto* p = std::any_cast<HttpSessionPtr>(&conn->context())) return *p;
   return nullptr;
 }
 
 }  // namespace
 
-HttpServer::HttpServer(net::EventDispatch* loop, std::string name, const HttpServerOptions& options,
+HttpServer::HttpServer(EventDispatch* loop, std::string name, const HttpServerOptions& options,
                        Handler handler)
     : loop_(loop), options_(options), handler_(std::move(handler)), tcp_(loop, std::move(name)) {
   tcp_.setMaxOutputBytes(options_.maxOutputBytes);
-  tcp_.setConnectionCallback([this](const net::TcpConnectionPtr& c) { onConnection(c); });
-  tcp_.setMessageCallback([](const net::TcpConnectionPtr& c, net::Buffer* buf) {
+  tcp_.setConnectionCallback([this](const TcpConnectionPtr& c) { onConnection(c); });
+  tcp_.setMessageCallback([](const TcpConnectionPtr& c, Buffer* buf) {
     if (HttpSessionPtr session = sessionOf(c)) {
       session->onData(c, buf);
     } else {
@@ -194,7 +194,7 @@ bool HttpServer::listen(const std::vector<std::string>& ips, uint16_t port, int 
   return true;
 }
 
-void HttpServer::onConnection(const net::TcpConnectionPtr& conn) {
+void HttpServer::onConnection(const TcpConnectionPtr& conn) {
   if (conn->connected()) {
     conn->context() = std::make_shared<HttpSession>(this, conn->peerAddress());
   } else {
@@ -240,4 +240,4 @@ std::string HttpServer::render(const HttpResponse& response, bool keepAlive) {
   return out;
 }
 
-}  // namespace tt::login
+}  // namespace tt::net

@@ -1,6 +1,6 @@
 #pragma once
-// A small HTTP/1.1 server on netlib's TcpServer for the one GET clients make before they log in
-// (/msg_server). Requests are parsed incrementally by Joyent's http_parser (Debian
+// A small HTTP/1.1 server on TcpServer: login_server's GET /msg_server, every daemon's /metrics
+// (and msfs later). Requests are parsed incrementally by Joyent's http_parser (Debian
 // libhttp-parser), so a request may arrive byte by byte, several may be pipelined in one read, and
 // a keep-alive connection may carry any number of them; each is answered in order.
 //
@@ -19,7 +19,7 @@
 #include "netlib/TcpServer.h"
 #include "netlib/TimerQueue.h"
 
-namespace tt::login {
+namespace tt::net {
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ... as http_parser names it
@@ -27,7 +27,7 @@ struct HttpRequest {
   std::string path;    // the URL's path ("/msg_server"), "" when the URL has none
   int httpMajor = 1;
   int httpMinor = 1;
-  net::InetAddress peer;
+  InetAddress peer;
 };
 
 struct HttpResponse {
@@ -50,13 +50,13 @@ class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
-  HttpServer(net::EventDispatch* loop, std::string name, const HttpServerOptions& options, Handler handler);
+  HttpServer(EventDispatch* loop, std::string name, const HttpServerOptions& options, Handler handler);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   bool listen(const std::vector<std::string>& ips, uint16_t port, int backlog, std::string* err);
-  std::vector<net::InetAddress> listenAddresses() const { return tcp_.listenAddresses(); }
+  std::vector<InetAddress> listenAddresses() const { return tcp_.listenAddresses(); }
   size_t connectionCount() const { return tcp_.connectionCount(); }
 
   void stopAccepting() { tcp_.stopAccepting(); }
@@ -71,14 +71,14 @@ class HttpServer {
   static std::string render(const HttpResponse& response, bool keepAlive);
 
  private:
-  void onConnection(const net::TcpConnectionPtr& conn);
+  void onConnection(const TcpConnectionPtr& conn);
   void sweep();
 
-  net::EventDispatch* loop_;
+  EventDispatch* loop_;
   HttpServerOptions options_;
   Handler handler_;
-  net::TcpServer tcp_;
-  net::TimerId sweepTimer_ = 0;
+  TcpServer tcp_;
+  TimerId sweepTimer_ = 0;
 };
 
-}  // namespace tt::login
+}  // namespace tt::net

@@ -35,10 +35,24 @@ ImConn::ImConn(TcpConnectionPtr tcp, const ImConnOptions& options, PduHandler ha
 
 void ImConn::send(uint16_t serviceId, uint16_t commandId, uint16_t seqNum,
                   const google::protobuf::MessageLite& msg) {
+  if (options_.metrics) options_.metrics->sent(commandId);
   tcp_->send(encodePdu(serviceId, commandId, seqNum, msg));
 }
 
-void ImConn::sendHeartbeat() { tcp_->send(encodePdu(kSidOther, kCidHeartbeat, 0, std::string_view())); }
+void ImConn::sendRaw(std::string_view pdu) {
+  if (options_.metrics) options_.metrics->sentPdu(pdu);
+  tcp_->send(pdu);
+}
+
+void ImConn::sendRaw(std::string&& pdu) {
+  if (options_.metrics) options_.metrics->sentPdu(pdu);
+  tcp_->send(std::move(pdu));
+}
+
+void ImConn::sendHeartbeat() {
+  if (options_.metrics) options_.metrics->sent(kCidHeartbeat);
+  tcp_->send(encodePdu(kSidOther, kCidHeartbeat, 0, std::string_view()));
+}
 
 void ImConn::close(std::string_view reason) { tcp_->forceClose(reason); }
 
@@ -67,8 +81,9 @@ void ImConn::onMessage(Buffer* buf) {
     }
     ImPdu pdu{header, std::string_view(buf->peek() + kPduHeaderSize, header.length - kPduHeaderSize)};
     ++pdusReceived_;
+    if (options_.metrics) options_.metrics->received(header.commandId);
     const bool heartbeat = header.commandId == kCidHeartbeat;
-    if (heartbeat && options_.echoHeartbeat) tcp_->send(std::string_view(buf->peek(), header.length));
+    if (heartbeat && options_.echoHeartbeat) sendRaw(std::string_view(buf->peek(), header.length));
     if (!heartbeat || options_.deliverHeartbeats) {
       try {
         handler_(self, pdu);

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "netlib/ImPdu.h"
+#include "netlib/PduMetrics.h"
 #include "netlib/TcpConnection.h"
 
 namespace tt::net {
@@ -24,6 +25,7 @@ struct ImConnOptions {
   bool echoHeartbeat = false;          // answer a heartbeat with the same PDU (client-facing servers)
   bool deliverHeartbeats = false;      // also pass heartbeats to the handler
   size_t maxOutputBytes = TcpConnection::kDefaultMaxOutputBytes;
+  PduMetrics* metrics = nullptr;  // PDUs in/out by command (PduMetrics::forLink); null: not counted
 };
 
 class ImConn : public std::enable_shared_from_this<ImConn> {
@@ -48,8 +50,8 @@ class ImConn : public std::enable_shared_from_this<ImConn> {
 
   // Thread-safe.
   void send(uint16_t serviceId, uint16_t commandId, uint16_t seqNum, const google::protobuf::MessageLite& msg);
-  void sendRaw(std::string_view pdu) { tcp_->send(pdu); }
-  void sendRaw(std::string&& pdu) { tcp_->send(std::move(pdu)); }
+  void sendRaw(std::string_view pdu);
+  void sendRaw(std::string&& pdu);
   void sendHeartbeat();
   // Thread-safe; the reason is logged once.
   void close(std::string_view reason);

@@ -69,7 +69,12 @@ void DeliveryQueue::run() {
       queue_.erase(first);
       inFlight_ = 1;
     }
+    const auto started = std::chrono::steady_clock::now();
     Attempt a = provider_->deliver(n);
+    if (options_.attemptSeconds) {
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+      options_.attemptSeconds->observe(took.count());
+    }
     ++n.attempts;
     Outcome outcome = Outcome::kDelivered;
     bool final = true;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/Metrics.h"
 #include "push_server/Provider.h"
 
 namespace tt::push {
@@ -23,6 +24,7 @@ struct QueueOptions {
   int maxAttempts = 4;      // first try included
   int64_t retryBaseMs = 1000;
   int64_t retryMaxMs = 60000;
+  metrics::Histogram* attemptSeconds = nullptr;  // each deliver() call's duration; null: not measured
 };
 
 class DeliveryQueue {

@@ -5,6 +5,7 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Login.pb.h"
 #include "IM.Server.pb.h"
+#include "netlib/PduMetrics.h"
 
 namespace tt::push {
 
@@ -18,14 +19,16 @@ constexpr size_t kMaxPendingClears = 10000;
 net::ImConnOptions msgServerLinkOptions(const PushOptions& o) {
   net::ImConnOptions c;
   c.maxPduSize = o.maxPduSize;
-  c.heartbeatIntervalMs = 0;  // push_server only echoes (PROTOCOL.md §4.i)
+  c.heartbeatIntervalMs = 0;  // push_server only echoes (docs/PROTOCOL.md §3.11)
   c.echoHeartbeat = true;
   c.timeoutMs = o.timeoutMs;
+  c.metrics = &net::PduMetrics::forLink("msg_server");
   return c;
 }
 
 net::ImConnOptions dbLinkOptions() {
   net::ImConnOptions c;
+  c.metrics = &net::PduMetrics::forLink("db_proxy");
   c.heartbeatIntervalMs = 5000;
   c.timeoutMs = 30000;
   return c;
@@ -76,6 +79,7 @@ PushServer::PushServer(net::EventDispatch* loop, PushOptions options)
     });
   }
   registerHandlers();
+  registerMetrics();
 }
 
 PushServer::~PushServer() {
@@ -84,23 +88,58 @@ PushServer::~PushServer() {
 
 void PushServer::setProvider(uint32_t clientType, std::unique_ptr<Provider> provider, const QueueOptions& q) {
   const std::string name = provider->name();
+  const ProviderMetrics m(name);  // resolved here, once: the report below runs per notification
+  QueueOptions options = q;
+  options.attemptSeconds = m.attemptSeconds;
   auto queue = std::make_unique<DeliveryQueue>(
-      std::move(provider), q, [this, name](const Notification& n, DeliveryQueue::Outcome o, const Attempt& a) {
+      std::move(provider), options, [this, name, m](const Notification& n, DeliveryQueue::Outcome o, const Attempt& a) {
+        // Counted on the worker (an atomic), so outcomes reported after the loop stopped count too.
+        m.outcome(o).inc();
         loop_->post([this, n, o, a, name] { onReport(n, o, a, name); });
       });
-  routes_.push_back({clientType, queue.get()});
+  routes_.push_back({clientType, queue.get(), m});
   queues_.push_back(std::move(queue));
 }
 
 void PushServer::shareProvider(uint32_t clientType, uint32_t sameAs) {
-  if (DeliveryQueue* q = queueFor(sameAs)) routes_.push_back({clientType, q});
+  if (const Route* r = routeFor(sameAs)) routes_.push_back({clientType, r->queue, r->metrics});
 }
 
-DeliveryQueue* PushServer::queueFor(uint32_t clientType) const {
+const PushServer::Route* PushServer::routeFor(uint32_t clientType) const {
   for (const Route& r : routes_) {
-    if (r.clientType == clientType) return r.queue;
+    if (r.clientType == clientType) return &r;
   }
   return nullptr;
+}
+
+// Scrape-time gauges: they read loop-thread state, and scrapes run on this loop. Providers are
+// all set before start(), so the callbacks see a fixed set of queues.
+void PushServer::registerMetrics() {
+  auto& r = metrics::Registry::global();
+  using metrics::Sample;
+  metricHandles_.push_back(r.addCallback("ttsuite_connections", "Open connections, by daemon and kind.",
+                                         metrics::Type::kGauge, {"daemon", "kind"}, [this] {
+                                           return std::vector<Sample>{
+                                               {{"push_server", "msg_server"}, double(server_.size())}};
+                                         }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_push_queue_depth", "Pushes in a provider's queue: waiting, waiting for a retry, or being delivered.",
+      metrics::Type::kGauge, {"provider"}, [this] {
+        std::vector<Sample> out;
+        for (const auto& q : queues_) out.push_back({{q->provider().name()}, double(q->size())});
+        return out;
+      }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_push_token_clears_pending", "Invalid-token clears waiting for the db_proxy link.",
+      metrics::Type::kGauge, {}, [this] { return std::vector<Sample>{{{}, double(pendingClears_.size())}}; }));
+  if (db_) {
+    const std::string peer = "db_proxy@" + db_->serverAddress().toString();
+    metricHandles_.push_back(r.addCallback(
+        "ttsuite_upstream_link_up", "1 while the link to that upstream server is connected, else 0.",
+        metrics::Type::kGauge, {"daemon", "kind", "peer"}, [this, peer] {
+          return std::vector<Sample>{{{"push_server", "db_proxy", peer}, db_->connected() ? 1.0 : 0.0}};
+        }));
+  }
 }
 
 bool PushServer::start(std::string* err) {
@@ -135,11 +174,14 @@ void PushServer::registerHandlers() {
         size_t accepted = 0;
         for (const auto& t : req.user_token_list()) {
           uint32_t result = 1;
-          DeliveryQueue* q = stopping_ ? nullptr : queueFor(static_cast<uint32_t>(t.user_type()));
+          const Route* route = stopping_ ? nullptr : routeFor(static_cast<uint32_t>(t.user_type()));
+          DeliveryQueue* q = route ? route->queue : nullptr;
           if (!q) {
+            (stopping_ ? refusedStopping() : refusedNoProvider()).inc();
             spdlog::debug("user {}: no provider for client type {:#04x}, not pushed", t.user_id(),
                           static_cast<uint32_t>(t.user_type()));
           } else if (!q->provider().acceptsToken(t.token())) {
+            route->metrics.refusedBadToken->inc();
             spdlog::warn("user {}: malformed {} token ({} bytes) refused", t.user_id(), q->provider().name(),
                          t.token().size());
           } else {
@@ -153,9 +195,11 @@ void PushServer::registerHandlers() {
             n.silent = t.push_type() == 2;
             n.data = req.data();
             if (q->submit(std::move(n))) {
+              route->metrics.accepted->inc();
               result = 0;
               ++accepted;
             } else {
+              route->metrics.refusedQueueFull->inc();
               spdlog::warn("user {}: {} queue full, push refused", t.user_id(), q->provider().name());
             }
           }

@@ -8,18 +8,20 @@
 // compare-and-clear IMDeviceTokenReq, so a token the user registered again meanwhile survives.
 //
 // The msg_server link: heartbeats echoed, closed after 30 s of silence, and closed on any command
-// other than heartbeat and 0x070f, or a body that does not parse (PROTOCOL.md §4.j).
+// other than heartbeat and 0x070f, or a body that does not parse (docs/PROTOCOL.md §4.6).
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/Config.h"
+#include "base/Metrics.h"
 #include "netlib/Dispatcher.h"
 #include "netlib/EventDispatch.h"
 #include "netlib/ImClient.h"
 #include "netlib/ImServer.h"
 #include "push_server/DeliveryQueue.h"
+#include "push_server/PushMetrics.h"
 
 namespace tt::push {
 
@@ -36,7 +38,7 @@ struct PushOptions {
   int64_t drainMs = 3000;             // SIGTERM: time given to queued deliveries
 };
 
-// Alert title/body from msg_server's flash text "<nick>:<text>" (PROTOCOL.md §4.j): the nick is
+// Alert title/body from msg_server's flash text "<nick>:<text>" (docs/PROTOCOL.md §3.10.3): the nick is
 // the title, the rest the body; a flash without ':' is all body.
 void splitAlert(const std::string& flash, std::string* title, std::string* body);
 
@@ -61,7 +63,9 @@ class PushServer {
 
  private:
   void registerHandlers();
-  DeliveryQueue* queueFor(uint32_t clientType) const;
+  void registerMetrics();
+  struct Route;
+  const Route* routeFor(uint32_t clientType) const;
   void onReport(const Notification& n, DeliveryQueue::Outcome outcome, const Attempt& a, const std::string& provider);
   void clearToken(const Notification& n);
   void flushClears();
@@ -74,11 +78,13 @@ class PushServer {
   struct Route {
     uint32_t clientType;
     DeliveryQueue* queue;
+    ProviderMetrics metrics;  // the queue's provider's series
   };
   std::vector<std::unique_ptr<DeliveryQueue>> queues_;
   std::vector<Route> routes_;
   std::vector<Notification> pendingClears_;  // waiting for the db_proxy link (bounded)
   bool stopping_ = false;
+  std::vector<metrics::CallbackHandle> metricHandles_;  // last: unregistered before what they read dies
 };
 
 }  // namespace tt::push

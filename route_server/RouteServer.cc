@@ -9,6 +9,7 @@
 #include "IM.Message.pb.h"
 #include "IM.Server.pb.h"
 #include "IM.SwitchService.pb.h"
+#include "netlib/PduMetrics.h"
 
 namespace tt::route {
 
@@ -22,9 +23,60 @@ net::ImConnOptions connOptions(const RouteOptions& o) {
   c.maxPduSize = o.maxPduSize;
   c.heartbeatIntervalMs = o.heartbeatIntervalMs;  // route sends its own heartbeat when idle...
   c.timeoutMs = o.timeoutMs;
-  c.echoHeartbeat = false;  // ...and swallows the msg_server's (PROTOCOL.md §4.i)
+  c.echoHeartbeat = false;  // ...and swallows the msg_server's (docs/PROTOCOL.md §3.11)
   c.maxOutputBytes = o.maxOutputBytes;
+  c.metrics = &net::PduMetrics::forLink("msg_server");
   return c;
+}
+
+// Counters are found once (Family::with() takes a mutex) and then bumped on the loop with one
+// relaxed atomic. Label values come from fixed lists, never from the wire.
+metrics::Counter& routedCounter(uint16_t commandId) {
+  static metrics::Family<metrics::Counter>& f = metrics::Registry::global().counterFamily(
+      "ttsuite_route_routed_total", "PDUs received from msg_servers to be routed, by what they carry.", {"what"});
+  static metrics::Counter& message = f.with({"message"});
+  static metrics::Counter& p2p = f.with({"p2p_cmd"});
+  static metrics::Counter& readNotify = f.with({"read_notify"});
+  static metrics::Counter& kick = f.with({"kick"});
+  static metrics::Counter& groupMembers = f.with({"group_member_change"});
+  static metrics::Counter& fileNotify = f.with({"file_notify"});
+  static metrics::Counter& removeSession = f.with({"remove_session"});
+  static metrics::Counter& signInfo = f.with({"sign_info"});
+  static metrics::Counter& other = f.with({"other"});
+  switch (commandId) {
+    case bd::CID_MSG_DATA: return message;
+    case bd::CID_SWITCH_P2P_CMD: return p2p;
+    case bd::CID_MSG_READ_NOTIFY: return readNotify;
+    case bd::CID_OTHER_SERVER_KICK_USER: return kick;
+    case bd::CID_GROUP_CHANGE_MEMBER_NOTIFY: return groupMembers;
+    case bd::CID_FILE_NOTIFY: return fileNotify;
+    case bd::CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY: return removeSession;
+    case bd::CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY: return signInfo;
+    default: return other;
+  }
+}
+
+metrics::Counter& forwardedCopies() {
+  static metrics::Counter& c = metrics::Registry::global().counter(
+      "ttsuite_route_forwarded_copies_total", "Copies of routed PDUs written to msg_servers (one per target link).");
+  return c;
+}
+
+metrics::Family<metrics::Counter>& droppedFamily() {
+  static metrics::Family<metrics::Counter>& f = metrics::Registry::global().counterFamily(
+      "ttsuite_route_dropped_total",
+      "PDUs from msg_servers not acted on, by reason: no_target (no other msg_server holds their users, normal "
+      "for offline users), unknown_command, stale_offline (OFFLINE for a client never reported online).",
+      {"reason"});
+  return f;
+}
+
+metrics::Counter& presenceCounter(PresenceEvent::Kind k) {
+  static metrics::Family<metrics::Counter>& f = metrics::Registry::global().counterFamily(
+      "ttsuite_route_presence_events_total", "Presence notifies broadcast to every msg_server, by event.", {"event"});
+  static metrics::Counter* const table[4] = {&f.with({"online"}), &f.with({"offline"}), &f.with({"pc_login_on"}),
+                                             &f.with({"pc_login_off"})};  // in PresenceEvent::Kind order
+  return *table[static_cast<int>(k)];
 }
 
 std::string encodeEvent(const PresenceEvent& e) {
@@ -59,6 +111,7 @@ RouteServer::RouteServer(net::EventDispatch* loop, const RouteOptions& options)
   server_.setConnectHandler([this](const ImConnPtr& c) { onConnect(c); });
   server_.setCloseHandler([this](const ImConnPtr& c) { onClose(c); });
   registerHandlers();
+  registerMetrics();
 }
 
 RouteServer::~RouteServer() = default;
@@ -73,6 +126,20 @@ void RouteServer::shutdown() {
   spdlog::info("shutting down: closing {} msg_server links ({} users known)", server_.size(), table_.userCount());
   server_.stopAccepting();
   server_.closeAll();
+}
+
+// Scrape-time gauges: they read loop-thread state, and scrapes run on this loop.
+void RouteServer::registerMetrics() {
+  auto& r = metrics::Registry::global();
+  using metrics::Sample;
+  metricHandles_.push_back(r.addCallback("ttsuite_connections", "Open connections, by daemon and kind.",
+                                         metrics::Type::kGauge, {"daemon", "kind"}, [this] {
+                                           return std::vector<Sample>{
+                                               {{"route_server", "msg_server"}, double(server_.size())}};
+                                         }));
+  metricHandles_.push_back(r.addCallback(
+      "ttsuite_route_online_users", "Users with at least one client (any type) on some msg_server, as reported here.",
+      metrics::Type::kGauge, {}, [this] { return std::vector<Sample>{{{}, double(table_.userCount())}}; }));
 }
 
 void RouteServer::onConnect(const ImConnPtr& conn) {
@@ -114,6 +181,8 @@ void RouteServer::registerHandlers() {
         const auto type = static_cast<uint32_t>(m.client_type());
         UpdateResult r = table_.update(c->id(), m.user_id(), m.user_status(), type);
         if (!r.applied) {
+          static metrics::Counter& stale = droppedFamily().with({"stale_offline"});
+          stale.inc();
           spdlog::warn("msg_server {}: OFFLINE for user {} client type {:#04x} it never reported online; ignored",
                        c->name(), m.user_id(), type);
           return;
@@ -192,16 +261,21 @@ void RouteServer::registerHandlers() {
         forwardToUsers(c, pdu, {m.user_id()});
       });
 
-  // Every msg_server including the sender's: each tells all its clients (PROTOCOL.md §2). The
+  // Every msg_server including the sender's: each tells all its clients (docs/PROTOCOL.md §4.3). The
   // original's missing `break` also ran the group-notify handler here; this does not.
   dispatcher_.on<IM::Buddy::IMSignInfoChangedNotify>(
       bd::CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY,
       [this](const ImConnPtr&, const ImPdu& pdu, IM::Buddy::IMSignInfoChangedNotify&) {
+        static metrics::Counter& routed = routedCounter(bd::CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY);
+        routed.inc();
+        forwardedCopies().inc(server_.size());
         const std::string bytes = pdu.serialize();
         for (const auto& [id, conn] : server_.connections()) conn->sendRaw(std::string_view(bytes));
       });
 
   dispatcher_.setUnknownHandler([](const ImConnPtr& c, const ImPdu& pdu) {
+    static metrics::Counter& unknown = droppedFamily().with({"unknown_command"});
+    unknown.inc();
     spdlog::warn("msg_server {}: command {:#06x} (seq {}, {} bytes) is not routed; dropped", c->name(),
                  pdu.commandId(), pdu.seqNum(), pdu.body.size());
   });
@@ -216,18 +290,30 @@ void RouteServer::forwardToPopulatedLinks(const ImConnPtr& from, const ImPdu& pd
 }
 
 void RouteServer::forwardTo(const std::vector<LinkId>& links, const ImConnPtr& from, const ImPdu& pdu) {
+  // Every routed PDU passes here once, whatever its handler: the one place to count them.
+  static metrics::Counter& noTarget = droppedFamily().with({"no_target"});
   spdlog::debug("{:#06x} seq {} from {} -> {} links", pdu.commandId(), pdu.seqNum(), from->name(), links.size());
-  if (links.empty()) return;
-  const std::string bytes = pdu.serialize();
-  for (LinkId id : links) {
-    if (ImConnPtr conn = server_.find(id)) conn->sendRaw(std::string_view(bytes));
+  routedCounter(pdu.commandId()).inc();
+  if (links.empty()) {
+    noTarget.inc();
+    return;
   }
+  const std::string bytes = pdu.serialize();
+  size_t copies = 0;
+  for (LinkId id : links) {
+    if (ImConnPtr conn = server_.find(id)) {
+      conn->sendRaw(std::string_view(bytes));
+      ++copies;
+    }
+  }
+  forwardedCopies().inc(copies);
 }
 
 void RouteServer::broadcastPresence(const std::vector<PresenceEvent>& events) {
   if (events.empty()) return;
   std::string bytes;
   for (const PresenceEvent& e : events) {
+    presenceCounter(e.kind).inc();
     spdlog::debug("user {}: {}", e.userId, eventName(e.kind));
     bytes += encodeEvent(e);
   }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/Metrics.h"
 #include "netlib/Dispatcher.h"
 #include "netlib/EventDispatch.h"
 #include "netlib/ImServer.h"
@@ -52,6 +53,7 @@ class RouteServer {
 
  private:
   void registerHandlers();
+  void registerMetrics();
   void onConnect(const net::ImConnPtr& conn);
   void onClose(const net::ImConnPtr& conn);
 
@@ -68,6 +70,7 @@ class RouteServer {
   net::Dispatcher dispatcher_;
   RouteTable table_;
   bool stopping_ = false;
+  std::vector<metrics::CallbackHandle> metricHandles_;  // last: unregistered before what they read dies
 };
 
 }  // namespace tt::route

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/Metrics.h"
+
 namespace tt::db {
 
 // A snapshot for logging.
@@ -66,19 +68,16 @@ class ConnPool {
   // (checked first) or opens a new one. Opening is bounded by the connect timeout, so a server
   // that is down costs one quick failure, never an endless wait. Throws Error.
   std::unique_ptr<Conn> take(int timeoutMs) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs > 0 ? timeoutMs : 0);
+    const auto start = Clock::now();
+    const auto deadline = start + std::chrono::milliseconds(timeoutMs > 0 ? timeoutMs : 0);
     std::unique_lock<std::mutex> lock(mutex_);
-    while (idle_.empty() && open_ >= config_.maxConns) {
-      ++waiting_;
-      const bool woken = ready_.wait_until(lock, deadline, [this] {
-        return !idle_.empty() || open_ < config_.maxConns;
-      });
-      --waiting_;
-      if (!woken) {
-        ++timeouts_;
-        throw Error(label_ + ": no free connection within " + std::to_string(timeoutMs) + " ms (all " +
-                    std::to_string(config_.maxConns) + " in use)");
-      }
+    if (idle_.empty() && open_ >= config_.maxConns) {
+      // Only contended takes are timed: the histogram shows how long work queues for a connection.
+      struct Observe {
+        Clock::time_point start;
+        ~Observe() { waitSeconds().observe(std::chrono::duration<double>(Clock::now() - start).count()); }
+      } observe{start};
+      waitUntilFree(lock, deadline, timeoutMs);
     }
     ++leased_;
     if (!idle_.empty()) {
@@ -126,6 +125,32 @@ class ConnPool {
   }
 
  private:
+  // Blocks (lock held on return) until a connection is idle or a slot is free; throws at deadline.
+  void waitUntilFree(std::unique_lock<std::mutex>& lock, Clock::time_point deadline, int timeoutMs) {
+    while (idle_.empty() && open_ >= config_.maxConns) {
+      ++waiting_;
+      const bool woken = ready_.wait_until(lock, deadline, [this] {
+        return !idle_.empty() || open_ < config_.maxConns;
+      });
+      --waiting_;
+      if (!woken) {
+        ++timeouts_;
+        throw Error(label_ + ": no free connection within " + std::to_string(timeoutMs) + " ms (all " +
+                    std::to_string(config_.maxConns) + " in use)");
+      }
+    }
+  }
+
+  static metrics::Histogram& waitSeconds() {
+    static metrics::Histogram& h =
+        metrics::Registry::global()
+            .histogramFamily("ttsuite_dbproxy_pool_wait_seconds",
+                             "Time a take waited for a free pooled connection (takes that had to wait), by kind.",
+                             {"kind"}, metrics::latencyBuckets())
+            .with({Conn::kKind});
+    return h;
+  }
+
   struct Idle {
     std::unique_ptr<Conn> conn;
     Clock::time_point since;

@@ -1,4 +1,4 @@
-// Login, logout and kicks (PROTOCOL.md §4.b), and the presence notifications route_server sends.
+// Login, logout and kicks (docs/PROTOCOL.md §3.2, §3.3), and the presence notifications route_server sends.
 #include <spdlog/spdlog.h>
 
 #include "IM.BaseDefine.pb.h"
@@ -6,6 +6,7 @@
 #include "IM.Login.pb.h"
 #include "IM.Server.pb.h"
 #include "base/Time.h"
+#include "msg_server/MsgMetrics.h"
 #include "msg_server/MsgServer.h"
 
 namespace tt::msg {
@@ -14,7 +15,11 @@ using namespace IM::BaseDefine;
 
 namespace {
 
-void refuseLogin(const net::ImConnPtr& conn, uint16_t seq, ResultType code, const std::string& text) {
+// Counts every refusal: the server's own (no link, full) and db_proxy's (throttled apart).
+void refuseLogin(const net::ImConnPtr& conn, uint16_t seq, ResultType code, const std::string& text,
+                 bool throttled = false) {
+  MsgMetrics& m = MsgMetrics::get();
+  (throttled ? m.loginThrottled : code == REFUSE_REASON_DB_VALIDATE_FAILED ? m.loginFailed : m.loginNoServer).inc();
   IM::Login::IMLoginRes res;
   res.set_server_time(tt::unixSeconds());
   res.set_result_code(code);
@@ -60,8 +65,10 @@ void onLogin(MsgServer& server, const net::ImConnPtr& conn, const net::ImPdu& pd
   if (s->state != ClientSession::State::kConnected) return;  // a second login on one connection is ignored
   const uint16_t seq = pdu.seqNum();
   if (server.db().liveCount() == 0) return refuseLogin(conn, seq, REFUSE_REASON_NO_DB_SERVER, "服务端异常");
-  if (server.login().liveCount() == 0) return refuseLogin(conn, seq, REFUSE_REASON_NO_LOGIN_SERVER, "服务端异常");
+  // route before login: without route_server this msg_server withdraws from login_server (closes
+  // that link), so the route link is the cause to report.
   if (server.route().liveCount() == 0) return refuseLogin(conn, seq, REFUSE_REASON_NO_ROUTE_SERVER, "服务端异常");
+  if (server.login().liveCount() == 0) return refuseLogin(conn, seq, REFUSE_REASON_NO_LOGIN_SERVER, "服务端异常");
   if (server.users().connectionCount() >= server.options().maxConnCnt) {
     return refuseLogin(conn, seq, REFUSE_REASON_MSG_SERVER_FULL, "服务器已满");
   }
@@ -90,8 +97,10 @@ void onLogin(MsgServer& server, const net::ImConnPtr& conn, const net::ImPdu& pd
                    rsp.result_string());
       // db_proxy's 3 means its storage failed: tell the client it is the server, not the password.
       const ResultType code = rsp.result_code() == 3 ? REFUSE_REASON_NO_DB_SERVER : REFUSE_REASON_DB_VALIDATE_FAILED;
-      return refuseLogin(c, seq, code, rsp.result_string());
+      // db_proxy's 6: more than 10 failures for this name in 30 minutes.
+      return refuseLogin(c, seq, code, rsp.result_string(), rsp.result_code() == 6);
     }
+    MsgMetrics::get().loginOk.inc();
     const uint32_t userId = rsp.user_info().user_id();
     server.onLoginValidated(c, userId);
     IM::Login::IMLoginRes res;

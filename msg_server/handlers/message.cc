@@ -1,10 +1,13 @@
-// Messages (PROTOCOL.md §4.c, §4.d, §4.e): store through db_proxy, ack the sender only after the
+// Messages (docs/PROTOCOL.md §3.4, §3.5, §3.6): store through db_proxy, ack the sender only after the
 // store, then deliver here and through route_server.
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "IM.BaseDefine.pb.h"
 #include "IM.Message.pb.h"
 #include "base/Time.h"
+#include "msg_server/MsgMetrics.h"
 #include "msg_server/MsgServer.h"
 
 namespace tt::msg {
@@ -32,7 +35,7 @@ void fanOutGroup(MsgServer& server, const IM::Message::IMMsgData& msg, net::Conn
     for (uint32_t m : *members) senderIsMember |= m == sender;
     if (!senderIsMember) return;  // db_proxy checked too; a stale cache must not widen delivery
     for (uint32_t m : *members) {
-      if (server.users().online(m)) server.deliverToUser(m, pdu, except);
+      if (server.users().online(m)) server.deliverMessageToUser(m, pdu, except);
     }
   });
 }
@@ -59,19 +62,28 @@ void onMessage(MsgServer& server, const net::ImConnPtr& conn, const net::ImPdu& 
   const uint32_t type = msg.msg_type();
   // TeamTalk has no "rejected" answer for a message: these are logged and not acked, so the client
   // shows the message as failed; they are never acked as stored.
+  MsgMetrics& metrics = MsgMetrics::get();
   if (msg.msg_data().empty()) {
     spdlog::info("user {}: empty message dropped", s->userId);
+    metrics.messagesRejected.with({"empty"}).inc();
     return;
   }
   if (!isSingleType(type) && !isGroupType(type)) {
     spdlog::info("user {}: message of unknown type {} dropped", s->userId, type);
+    metrics.messagesRejected.with({"bad_type"}).inc();
     return;
   }
   if (isSingleType(type) && msg.to_session_id() == s->userId) {
     spdlog::info("user {}: message to self dropped", s->userId);
+    metrics.messagesRejected.with({"to_self"}).inc();
     return;
   }
-  if (!allowedRate(server, *s, conn)) return;
+  if (!allowedRate(server, *s, conn)) {
+    static metrics::Counter& overRate = metrics.messagesRejected.with({"rate"});
+    overRate.inc();
+    return;
+  }
+  const auto readAt = std::chrono::steady_clock::now();
 
   const uint16_t seq = pdu.seqNum();
   Pending p;
@@ -79,10 +91,12 @@ void onMessage(MsgServer& server, const net::ImConnPtr& conn, const net::ImPdu& 
   p.seq = seq;
   std::weak_ptr<net::ImConn> weak = conn;
   const net::ConnId origin = conn->id();
-  p.onReply = [&server, weak, seq, origin](const net::ImPdu* answer) {
+  p.onReply = [&server, weak, seq, origin, readAt](const net::ImPdu* answer) {
+    MsgMetrics& m = MsgMetrics::get();
     IM::Message::IMMsgData stored;
     if (!answer || !answer->parse(&stored) || stored.msg_id() == 0) {
       spdlog::warn("message with seq {} from connection #{} not stored: no ack", seq, origin);
+      m.messagesNotStored.inc();
       return;
     }
     // Stored: now, and only now, the sender gets its ack (with the real msg_id, its own seq).
@@ -94,7 +108,9 @@ void onMessage(MsgServer& server, const net::ImConnPtr& conn, const net::ImPdu& 
       ack.set_msg_id(stored.msg_id());
       ack.set_session_type(group ? SESSION_TYPE_GROUP : SESSION_TYPE_SINGLE);
       c->send(SID_MSG, CID_MSG_DATA_ACK, seq, ack);
+      m.storeAckSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - readAt).count());
     }
+    (group ? m.messagesAckedGroup : m.messagesAckedSingle).inc();
     // Other msg_servers deliver it to their connections of the receiver(s) and of the sender.
     stored.clear_attach_data();
     server.sendToRoute(net::encodePdu(SID_MSG, CID_MSG_DATA, seq, stored));
@@ -102,13 +118,14 @@ void onMessage(MsgServer& server, const net::ImConnPtr& conn, const net::ImPdu& 
       fanOutGroup(server, stored, origin);
     } else {
       const std::string out = deliveryPdu(stored);
-      server.deliverToUser(stored.to_session_id(), out);
-      server.deliverToUser(stored.from_user_id(), out, origin);
+      server.deliverMessageToUser(stored.to_session_id(), out);
+      server.deliverMessageToUser(stored.from_user_id(), out, origin);
     }
     pushStoredMessage(server, stored);  // receivers with no device online anywhere
   };
   if (!server.request(server.dbFor(s->userId), SID_MSG, CID_MSG_DATA, msg, std::move(p))) {
     spdlog::warn("user {}: no db_proxy link, message not stored", s->userId);
+    metrics.messagesNotStored.inc();
   }
 }
 
@@ -156,8 +173,8 @@ void registerMessageHandlers(MsgServer& server) {
       return;
     }
     const std::string out = deliveryPdu(msg);
-    server.deliverToUser(msg.to_session_id(), out);
-    server.deliverToUser(msg.from_user_id(), out);
+    server.deliverMessageToUser(msg.to_session_id(), out);
+    server.deliverMessageToUser(msg.from_user_id(), out);
   });
   route.on(CID_MSG_READ_NOTIFY, [&server](const net::ImConnPtr&, const net::ImPdu& pdu) {
     IM::Message::IMMsgDataReadNotify n;

@@ -114,12 +114,14 @@ struct Args {
   std::string server;
   bd::ClientType clientType = bd::CLIENT_TYPE_MAC;
   bool verbose = false;
+  bool check = false;  // log in, say so, log out, exit 0 (scripts/run.sh waits on it)
 };
 
 void usage(std::FILE* f) {
   std::fprintf(f,
                "usage: im_cli --user NAME --password PASS [--login http://HOST:PORT] [--server HOST:PORT]\n"
-               "              [--client-type mac|windows|ios|android] [--verbose]\n");
+               "              [--client-type mac|windows|ios|android] [--verbose] [--check]\n"
+               "  --check: log in once, print the result and exit (0: the login succeeded)\n");
 }
 
 // Exits with status 2 on bad arguments.
@@ -166,6 +168,8 @@ Args parseArgs(int argc, char** argv) {
       }
     } else if (arg == "--verbose" || arg == "-v") {
       a.verbose = true;
+    } else if (arg == "--check") {
+      a.check = true;
     } else if (arg == "--help" || arg == "-h") {
       usage(stdout);
       std::exit(0);
@@ -217,6 +221,7 @@ class Cli {
   }
 
   void start() { session_.start(); }
+  void setCheckOnly(bool on) { checkOnly_ = on; }
 
   // SIGINT/SIGTERM, /quit and the end of stdin all end here.
   void shutdown(int status) {
@@ -246,6 +251,10 @@ class Cli {
       if (!everOnline_) {
         everOnline_ = true;
         out("logged in as " + session_.options().userName + " (id " + std::to_string(session_.userId()) + ")");
+        if (checkOnly_) {
+          shutdown(0);
+          return;
+        }
         loadDirectory();
       } else {
         out("* reconnected");
@@ -818,6 +827,7 @@ class Cli {
   bool everOnline_ = false;
   bool stdinDone_ = false;
   bool shuttingDown_ = false;
+  bool checkOnly_ = false;
   int exitStatus_ = 0;
   int outstanding_ = 0;
   std::unordered_map<uint32_t, std::string> names_;
@@ -861,6 +871,7 @@ int main(int argc, char** argv) {
 
   tt::net::EventDispatch loop;
   Cli cli(&loop, std::move(o));
+  cli.setCheckOnly(args.check);
   tt::net::SignalWatcher signals(&loop, [&cli](int) { cli.shutdown(0); });
   cli.start();
   loop.loop();
