@@ -74,7 +74,13 @@ done
 command -v jq >/dev/null || die "needs jq"
 
 # ---- build ----
-configure_args=(-S "$REPO" -B "$BUILD_DIR")
+# A BUILD_DIR configured from another checkout (say, a worktree of an older commit to compare
+# against) is built from that checkout's sources.
+SRC_DIR="$REPO"
+if [[ -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+  SRC_DIR="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$BUILD_DIR/CMakeCache.txt")"
+fi
+configure_args=(-S "$SRC_DIR" -B "$BUILD_DIR")
 [[ -f "$BUILD_DIR/CMakeCache.txt" ]] || configure_args+=(-DCMAKE_BUILD_TYPE=Release)
 cmake "${configure_args[@]}" >/dev/null || die "cmake configure failed in $BUILD_DIR"
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target im_bench msg_server login_server route_server db_proxy_server \
@@ -361,15 +367,26 @@ if [[ " $SCENARIOS " == *" login-storm "* ]]; then
 fi
 
 # ladder <scenario> <clients> <p99 key> <extra args> -- <rates...>
+machine_busy_ticks() {  # every CPU's user+nice+system+irq+softirq+steal ticks so far
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
 ladder() {
   local scen=$1 clients=$2 key=$3 extra=$4 best=0 best_line="none passed" r pass p99 lost dup sf sent want
   shift 5
   echo
   echo "== $scen: $clients clients, ${DURATION}s per rate, pass = 0 lost, 0 duplicated, on schedule, p99 <= ${P99_LIMIT_MS} ms"
-  printf '  %8s %9s %9s %7s %5s %5s %9s %9s %9s %9s %10s  %s\n' rate sent delivered lost dup fail lag_p99 ack_p99 p50_ms p99_ms deliv/s result
+  printf '  %8s %9s %9s %7s %5s %5s %9s %9s %9s %9s %10s %8s  %s\n' rate sent delivered lost dup fail lag_p99 ack_p99 p50_ms p99_ms deliv/s cpu_us result
+  local busy0 busy1 cpu_us
   for r in "$@"; do
+    busy0=$(machine_busy_ticks)
     # shellcheck disable=SC2086
     run_bench "$scen-$r" "$scen" "$clients" "$r" --duration "$DURATION" "${BOTH[@]}" $extra
+    busy1=$(machine_busy_ticks)
+    # The whole machine's CPU (every daemon, MariaDB, Redis, im_bench, the kernel) per message sent,
+    # in microseconds: includes im_bench's start and connect, so compare it at one rate only.
+    cpu_us=$(awk -v a="$busy0" -v b="$busy1" -v t="$(getconf CLK_TCK)" -v n="$(jv .sent)" \
+      'BEGIN { if (n > 0) printf "%.0f", (b - a) / t * 1e6 / n; else print "-" }')
     p99=$(jv ".$key"_p99_ms); lost=$(jv .lost); dup=$(jv .duplicated); sf=$(jv .send_failed); sent=$(jv .sent)
     want=$(awk -v r="$r" -v d="$DURATION" 'BEGIN { printf "%d", r * d * 0.98 }')
     pass=FAIL
@@ -377,8 +394,9 @@ ladder() {
       awk -v p="$p99" -v l="$P99_LIMIT_MS" 'BEGIN { exit !(p != "-" && p >= 0 && p <= l) }'; then
       pass=pass
     fi
-    printf '  %8s %9s %9s %7s %5s %5s %9s %9s %9s %9s %10s  %s\n' "$r" "$sent" "$(jv .delivered)" "$lost" "$dup" "$sf" \
-      "$(jv .send_lag_p99_ms)" "$(jv .ack_p99_ms)" "$(jv ".$key"_p50_ms)" "$p99" "$(jv .delivered_per_s)" "$pass"
+    printf '  %8s %9s %9s %7s %5s %5s %9s %9s %9s %9s %10s %8s  %s\n' "$r" "$sent" "$(jv .delivered)" "$lost" "$dup" "$sf" \
+      "$(jv .send_lag_p99_ms)" "$(jv .ack_p99_ms)" "$(jv ".$key"_p50_ms)" "$p99" "$(jv .delivered_per_s)" "$cpu_us" "$pass"
+    echo "e2e $scen cpu_us_per_msg@$r: $cpu_us" >>"$WORK/machine"
     if [[ "$pass" != pass ]]; then
       [[ -n "$(jv .error | grep -v '^-$')" ]] && echo "    error: $(jv .error)"
       break
