@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -135,6 +136,23 @@ void DaemonProcess::kill() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+size_t DaemonProcess::logCount(const std::string& text) const {
+  std::ifstream in(logPath_);
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t n = 0;
+  for (size_t at = log.find(text); !text.empty() && at != std::string::npos; at = log.find(text, at + text.size())) ++n;
+  return n;
+}
+
+bool DaemonProcess::waitForLog(const std::string& text, size_t count, int timeoutMs) const {
+  const int64_t deadline = nowMs() + timeoutMs;
+  for (;;) {
+    if (logCount(text) >= count) return true;
+    if (nowMs() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 std::string DaemonProcess::logTail(size_t lines) const {

@@ -29,6 +29,11 @@ class DaemonProcess {
   pid_t pid() const { return pid_; }
   std::string logTail(size_t lines = 40) const;
   const std::string& logPath() const { return logPath_; }
+  // Occurrences of text in the log so far (daemons log to stderr, unbuffered).
+  size_t logCount(const std::string& text) const;
+  // true once the log holds at least `count` occurrences of text (polled every 20 ms): the
+  // positive event a test waits for when a daemon answers nothing on the wire.
+  bool waitForLog(const std::string& text, size_t count = 1, int timeoutMs = 20000) const;
 
  private:
   std::string binary_;
