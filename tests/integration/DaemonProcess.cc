@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -138,18 +137,30 @@ void DaemonProcess::kill() {
   pid_ = -1;
 }
 
-size_t DaemonProcess::logCount(const std::string& text) const {
+size_t DaemonProcess::logLines(const std::vector<std::string>& parts) const {
   std::ifstream in(logPath_);
-  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   size_t n = 0;
-  for (size_t at = log.find(text); !text.empty() && at != std::string::npos; at = log.find(text, at + text.size())) ++n;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t at = 0;
+    bool all = true;
+    for (const auto& p : parts) {
+      at = line.find(p, at);
+      if (at == std::string::npos) {
+        all = false;
+        break;
+      }
+      at += p.size();
+    }
+    n += all;
+  }
   return n;
 }
 
-bool DaemonProcess::waitForLog(const std::string& text, size_t count, int timeoutMs) const {
+bool DaemonProcess::waitForLogLines(const std::vector<std::string>& parts, size_t count, int timeoutMs) const {
   const int64_t deadline = nowMs() + timeoutMs;
   for (;;) {
-    if (logCount(text) >= count) return true;
+    if (logLines(parts) >= count) return true;
     if (nowMs() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
