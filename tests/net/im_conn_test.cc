@@ -135,8 +135,8 @@ TEST(ImConn, BadLengthClosesOnlyThatConnection) {
     const unsigned char longHdr[16] = {0xC0, 0, 0, 0, 0, 1, 0, 0, 0, 7, 7, 1, 0, 0, 0, 0};
     EXPECT_EQ(::write(tooShort, shortHdr, 16), 16);
     EXPECT_EQ(::write(tooLong, longHdr, 16), 16);
-    EXPECT_TRUE(peerClosed(tooShort, 3000));
-    EXPECT_TRUE(peerClosed(tooLong, 3000));
+    EXPECT_TRUE(peerClosed(tooShort, 15000));
+    EXPECT_TRUE(peerClosed(tooLong, 15000));
     const std::string ping = encodePdu(3, 0x0301, 77, std::string_view("still here"));
     EXPECT_EQ(::write(good, ping.data(), ping.size()), static_cast<ssize_t>(ping.size()));
     EXPECT_EQ(readPdu(good), ping);
@@ -168,7 +168,7 @@ TEST(ImConn, ConfiguredMaximumApplies) {
     EXPECT_EQ(::write(fd, ok.data(), ok.size()), static_cast<ssize_t>(ok.size()));
     EXPECT_EQ(readPdu(fd), ok);
     EXPECT_EQ(::write(fd, big.data(), big.size()), static_cast<ssize_t>(big.size()));
-    EXPECT_TRUE(peerClosed(fd, 3000));
+    EXPECT_TRUE(peerClosed(fd, 15000));
     ::close(fd);
     loop.runAfter(50, [&] { loop.quit(); });
   });
@@ -285,12 +285,12 @@ TEST(Dispatcher, TypedHandlersSeeParsedMessagesAndBadBodiesClose) {
     // Garbage body for the same command closes the connection.
     const std::string bad = encodePdu(1, 0x0103, 100, std::string_view("\x0a\xff\xff", 3));
     EXPECT_EQ(::write(a, bad.data(), bad.size()), static_cast<ssize_t>(bad.size()));
-    EXPECT_TRUE(peerClosed(a, 3000));
+    EXPECT_TRUE(peerClosed(a, 15000));
     // The filter refuses a command before it reaches a handler.
     const int b = rawConnect(port);
     const std::string msg = encodePdu(3, 0x0301, 1, std::string_view());
     EXPECT_EQ(::write(b, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
-    EXPECT_TRUE(peerClosed(b, 3000));
+    EXPECT_TRUE(peerClosed(b, 15000));
     ::close(a);
     ::close(b);
     loop.runAfter(50, [&] { loop.quit(); });
@@ -317,7 +317,7 @@ TEST(ImConn, ExceptionInAHandlerClosesThatConnectionOnly) {
     const int b = rawConnect(port);
     const std::string boom = encodePdu(3, 0x0666, 1, std::string_view());
     EXPECT_EQ(::write(a, boom.data(), boom.size()), 16);
-    EXPECT_TRUE(peerClosed(a, 3000));
+    EXPECT_TRUE(peerClosed(a, 15000));
     const std::string ok = encodePdu(3, 0x0301, 2, std::string_view("x"));
     EXPECT_EQ(::write(b, ok.data(), ok.size()), static_cast<ssize_t>(ok.size()));
     EXPECT_EQ(readPdu(b), ok);
