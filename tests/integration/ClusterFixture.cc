@@ -1,7 +1,6 @@
 #include "ClusterFixture.h"
 
-#include <chrono>
-#include <thread>
+#include <stdexcept>
 
 #include <gtest/gtest.h>
 
@@ -67,12 +66,37 @@ ClusterFixture::ClusterFixture(int msgServers) : dbProxy_(DbProxyFixture::instan
     m.daemon = std::make_unique<DaemonProcess>(daemonBinary("msg_server"), "msg_server" + std::to_string(i));
     msgServers_.push_back(std::move(m));
   }
-  for (size_t i = 0; i < msgServers_.size(); ++i) {
-    msgServers_[i].daemon->start(dir_, msgServerConf(i), msgServers_[i].port);
+  for (size_t i = 0; i < msgServers_.size(); ++i) startMsgServer(i, "");
+}
+
+ClusterFixture::LinkMarks ClusterFixture::linkMarks(size_t i) const {
+  const DaemonProcess& m = *msgServers_.at(i).daemon;
+  LinkMarks k;
+  if (!m.logPath().empty()) {
+    k.db = m.logCount("db_proxy@127.0.0.1:" + std::to_string(dbProxy_.port()) + ": connected to");
+    k.route = m.logCount("route_server@127.0.0.1:" + std::to_string(routePort_) + ": connected to");
   }
-  // msg_servers dial db_proxy, route and login with back-off: give the links a moment so the
-  // first login does not meet "no route server".
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  k.registered =
+      login_->logLines({"127.0.0.1/127.0.0.1:" + std::to_string(msgServers_.at(i).port) + " (", ") registered on link"});
+  return k;
+}
+
+// msg_servers dial db_proxy, route and login with back-off once they listen: wait until those
+// links are up and login_server hands the server out, so neither the first login ("no route
+// server") nor the first HTTP lookup (one msg_server registered, not both) races them.
+void ClusterFixture::startMsgServer(size_t i, const std::string& extra) {
+  const LinkMarks before = linkMarks(i);
+  DaemonProcess& m = *msgServers_.at(i).daemon;
+  m.start(dir_, msgServerConf(i, extra), msgServers_.at(i).port);
+  const std::string port = std::to_string(msgServers_.at(i).port);
+  const bool up =
+      m.waitForLog("db_proxy@127.0.0.1:" + std::to_string(dbProxy_.port()) + ": connected to", before.db + 1) &&
+      m.waitForLog("route_server@127.0.0.1:" + std::to_string(routePort_) + ": connected to", before.route + 1) &&
+      login_->waitForLogLines({"127.0.0.1/127.0.0.1:" + port + " (", ") registered on link"}, before.registered + 1);
+  if (!up) {
+    throw std::runtime_error("msg_server" + std::to_string(i) + " links did not come up:\n" + m.logTail() +
+                             "login_server:\n" + login_->logTail());
+  }
 }
 
 void ClusterFixture::restartRoute() {
@@ -82,7 +106,7 @@ void ClusterFixture::restartRoute() {
 
 void ClusterFixture::restartMsgServer(size_t i) {
   msgServers_.at(i).daemon->stop();
-  msgServers_.at(i).daemon->start(dir_, msgServerConf(i), msgServers_.at(i).port);
+  startMsgServer(i, "");
 }
 
 size_t ClusterFixture::addMsgServer(const std::string& extra) {
@@ -91,7 +115,7 @@ size_t ClusterFixture::addMsgServer(const std::string& extra) {
   const size_t i = msgServers_.size();
   m.daemon = std::make_unique<DaemonProcess>(daemonBinary("msg_server"), "msg_server" + std::to_string(i));
   msgServers_.push_back(std::move(m));
-  msgServers_[i].daemon->start(dir_, msgServerConf(i, extra), msgServers_[i].port);
+  startMsgServer(i, extra);
   return i;
 }
 

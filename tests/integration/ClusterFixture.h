@@ -51,6 +51,13 @@ class ClusterFixture {
 
  private:
   explicit ClusterFixture(int msgServers);
+  // Link-up lines logged so far for msg_server i (its db_proxy and route_server links, its
+  // registration at login_server): a (re)start waits until each count has grown.
+  struct LinkMarks {
+    size_t db = 0, route = 0, registered = 0;
+  };
+  LinkMarks linkMarks(size_t i) const;
+  void startMsgServer(size_t i, const std::string& extra);
   DbProxyFixture& dbProxy_;
   std::string dir_;
   int routePort_ = 0, loginHttpPort_ = 0, loginMsgPort_ = 0, loginClientPort_ = 0;

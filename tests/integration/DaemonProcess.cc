@@ -137,6 +137,35 @@ void DaemonProcess::kill() {
   pid_ = -1;
 }
 
+size_t DaemonProcess::logLines(const std::vector<std::string>& parts) const {
+  std::ifstream in(logPath_);
+  size_t n = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t at = 0;
+    bool all = true;
+    for (const auto& p : parts) {
+      at = line.find(p, at);
+      if (at == std::string::npos) {
+        all = false;
+        break;
+      }
+      at += p.size();
+    }
+    n += all;
+  }
+  return n;
+}
+
+bool DaemonProcess::waitForLogLines(const std::vector<std::string>& parts, size_t count, int timeoutMs) const {
+  const int64_t deadline = nowMs() + timeoutMs;
+  for (;;) {
+    if (logLines(parts) >= count) return true;
+    if (nowMs() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 std::string DaemonProcess::logTail(size_t lines) const {
   std::ifstream in(logPath_);
   std::deque<std::string> tail;

@@ -29,6 +29,16 @@ class DaemonProcess {
   pid_t pid() const { return pid_; }
   std::string logTail(size_t lines = 40) const;
   const std::string& logPath() const { return logPath_; }
+  // Lines of the log so far that contain every one of parts, in that order (daemons log to
+  // stderr, unbuffered, so a line is there once the daemon has written it).
+  size_t logLines(const std::vector<std::string>& parts) const;
+  size_t logCount(const std::string& text) const { return logLines(std::vector<std::string>{text}); }
+  // true once at least `count` such lines are in the log (polled every 20 ms): the positive event
+  // a test waits for when a daemon answers nothing on the wire.
+  bool waitForLogLines(const std::vector<std::string>& parts, size_t count = 1, int timeoutMs = 20000) const;
+  bool waitForLog(const std::string& text, size_t count = 1, int timeoutMs = 20000) const {
+    return waitForLogLines(std::vector<std::string>{text}, count, timeoutMs);
+  }
 
  private:
   std::string binary_;

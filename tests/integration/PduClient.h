@@ -38,12 +38,14 @@ class PduClient {
 
   bool send(uint16_t serviceId, uint16_t commandId, uint16_t seq, const google::protobuf::MessageLite& msg);
   bool sendRaw(const std::string& bytes);
+  // Waits return as soon as what they wait for arrives; the default deadlines are generous
+  // because a busy machine can be slow.
   // Next PDU that is not a heartbeat, or nullopt on timeout / close.
-  std::optional<ReceivedPdu> receive(int timeoutMs = 5000);
+  std::optional<ReceivedPdu> receive(int timeoutMs = 15000);
   // Next PDU with this command id (others are skipped), or nullopt.
-  std::optional<ReceivedPdu> receiveCommand(uint16_t commandId, int timeoutMs = 5000);
+  std::optional<ReceivedPdu> receiveCommand(uint16_t commandId, int timeoutMs = 15000);
   // true if the peer closes the connection within timeoutMs (anything it sends first is skipped).
-  bool waitClosed(int timeoutMs = 5000);
+  bool waitClosed(int timeoutMs = 15000);
 
  private:
   bool readExact(char* p, size_t n, int64_t deadlineMs);

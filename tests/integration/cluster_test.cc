@@ -102,6 +102,7 @@ struct SendResult {
   bool done = false;
   RequestError err = RequestError::kOk;
   uint32_t msgId = 0;
+  uint16_t seq = 0;  // the request's seq (msg_server names it in its log)
   std::string note;  // set by an optional check run in the ack callback
 };
 
@@ -119,7 +120,7 @@ std::optional<IM::Login::IMLoginRes> rawLogin(PduClient& c, int port, uint32_t u
     req.set_client_type(type);
     req.set_client_version("cluster_test");
     if (!c.send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_USERLOGIN, 77, req)) return std::nullopt;
-    auto pdu = c.receiveCommand(bd::CID_LOGIN_RES_USERLOGIN, 8000);
+    auto pdu = c.receiveCommand(bd::CID_LOGIN_RES_USERLOGIN, 15000);
     if (!pdu) return std::nullopt;
     EXPECT_EQ(pdu->seq(), 77) << "IMLoginRes must echo the request's seq";
     auto res = pdu->as<IM::Login::IMLoginRes>();
@@ -146,7 +147,7 @@ std::string httpGet(int port, const std::string& path = "/msg_server") {
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
     const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      const int64_t deadline = nowMs() + 5000;
+      const int64_t deadline = nowMs() + 15000;
       char buf[4096];
       while (nowMs() < deadline) {
         pollfd p{fd, POLLIN, 0};
@@ -200,7 +201,7 @@ class ClusterTest : public ::testing::Test {
       o.userName = userName(userId);
       o.password = password;
       o.clientType = type;
-      o.requestTimeoutMs = 5000;
+      o.requestTimeoutMs = 15000;
       o.reconnectInitialMs = 200;
       o.reconnectMaxMs = 1000;
       auto peer = std::make_unique<Peer>();
@@ -229,7 +230,7 @@ class ClusterTest : public ::testing::Test {
   // connect() and wait until online.
   Peer* login(uint32_t userId, int server, bd::ClientType type = bd::CLIENT_TYPE_MAC) {
     Peer* p = connect(userId, server, type);
-    EXPECT_TRUE(loop_.waitUntil([p] { return p->online(); }, 15000))
+    EXPECT_TRUE(loop_.waitUntil([p] { return p->online(); }, 30000))
         << userName(userId) << " did not get online: " << loop_.call([p] { return p->session->lastError(); });
     return p;
   }
@@ -246,11 +247,7 @@ class ClusterTest : public ::testing::Test {
         if (err == RequestError::kOk && check) r->note = check(msgId);
         r->done = true;
       };
-      if (group) {
-        p->session->sendGroupText(to, text, cb);
-      } else {
-        p->session->sendText(to, text, cb);
-      }
+      r->seq = group ? p->session->sendGroupText(to, text, cb) : p->session->sendText(to, text, cb);
       return 0;
     });
     return r;
@@ -258,7 +255,7 @@ class ClusterTest : public ::testing::Test {
   SendResult send(Peer* p, uint32_t to, const std::string& text, bool group = false,
                   std::function<std::string(uint32_t)> check = nullptr) {
     auto r = sendAsync(p, to, text, group, std::move(check));
-    EXPECT_TRUE(loop_.waitUntil([r] { return r->done; }, 8000)) << "no ack for '" << text << "'";
+    EXPECT_TRUE(loop_.waitUntil([r] { return r->done; }, 20000)) << "no ack for '" << text << "'";
     return loop_.call([r] { return *r; });
   }
 
@@ -272,7 +269,7 @@ class ClusterTest : public ::testing::Test {
       });
       return 0;
     });
-    loop_.waitUntil([done] { return *done; }, 7000);
+    loop_.waitUntil([done] { return *done; }, 20000);
     return loop_.call([out] { return *out; });
   }
 
@@ -297,7 +294,7 @@ class ClusterTest : public ::testing::Test {
                           });
       return 0;
     });
-    loop_.waitUntil([done] { return *done; }, 7000);
+    loop_.waitUntil([done] { return *done; }, 20000);
     return loop_.call([out] { return *out; });
   }
 
@@ -316,7 +313,7 @@ class ClusterTest : public ::testing::Test {
       });
       return 0;
     });
-    loop_.waitUntil([done] { return *done; }, 7000);
+    loop_.waitUntil([done] { return *done; }, 20000);
     return loop_.call([out] { return *out; });
   }
 
@@ -324,8 +321,26 @@ class ClusterTest : public ::testing::Test {
   auto on(F f) -> decltype(f()) {
     return loop_.call(std::move(f));
   }
-  // Lets the loop run (deliveries in flight arrive) for ms.
-  void settle(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+  // Anchor for "p got nothing more": a status query from p goes p -> its msg_server ->
+  // route_server and back the same way. Whatever route_server or that msg_server already had on
+  // its way to p (an extra copy of a message, a kick, a read notify) is written to p's
+  // connection before the answer, so once the answer is in, p has seen it. Returns the status.
+  int drain(Peer* p) {
+    const int st = statusOf(p, p->userId);
+    EXPECT_NE(st, -1) << userName(p->userId) << ": no status answer";
+    return st;
+  }
+  // Anchor for "the client did not do X on a timer": a timer of ms on the sessions' loop fires
+  // after every earlier-due timer of theirs (a reconnect, a heartbeat) has run.
+  void runLoopFor(int64_t ms) {
+    auto fired = std::make_shared<bool>(false);
+    on([&] {
+      loop_.loop()->runAfter(ms, [fired] { *fired = true; });
+      return 0;
+    });
+    ASSERT_TRUE(loop_.waitUntil([fired] { return *fired; }, ms + 30000));
+  }
 
   LoopThread loop_;
   std::vector<std::unique_ptr<Peer>> peers_;
@@ -369,7 +384,12 @@ TEST_F(ClusterTest, HttpMsgServerBalancesOverBothServers) {
     for (Peer* p : byPort[emptied]) p->session->stop();
     return 0;
   });
-  settle(300);
+  // Both IMUserCntUpdate 2 handled: login_server logs each one (LogLevel=debug).
+  for (Peer* p : byPort[emptied]) {
+    ASSERT_TRUE(cluster().login().waitForLogLines({"127.0.0.1/127.0.0.1:" + std::to_string(emptied) + " (",
+                                                   "): user " + std::to_string(p->userId) + " logged out"}))
+        << "login_server did not see user " << p->userId << " leave\n" << cluster().login().logTail();
+  }
   EXPECT_EQ(viaHttp(16 + 4), emptied);  // user 20
   EXPECT_EQ(viaHttp(15), emptied);
 }
@@ -383,22 +403,28 @@ TEST_F(ClusterTest, LoginRightAndWrongPassword) {
   EXPECT_EQ(ok->result_code(), bd::REFUSE_REASON_NONE) << ok->result_string();
   EXPECT_EQ(ok->user_info().user_id(), 4u);
   EXPECT_GT(ok->server_time(), 0u);
-  EXPECT_FALSE(good.waitClosed(300)) << "a good login must stay connected";
+  // A good login stays connected: a request after it is answered on the same connection.
+  ASSERT_TRUE(good.send(bd::SID_MSG, bd::CID_MSG_TIME_REQUEST, 78, IM::Message::IMClientTimeReq()));
+  auto time = good.receiveCommand(bd::CID_MSG_TIME_RESPONSE);
+  ASSERT_TRUE(time) << "a good login must stay connected";
+  EXPECT_EQ(time->seq(), 78);
 
   PduClient bad;
   auto refused = rawLogin(bad, port(1), 5, "not-the-password");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->result_code(), bd::REFUSE_REASON_DB_VALIDATE_FAILED);
   EXPECT_FALSE(refused->result_string().empty());
-  EXPECT_TRUE(bad.waitClosed(3000)) << "a refused login must be closed by the server";
+  EXPECT_TRUE(bad.waitClosed()) << "a refused login must be closed by the server";
 
   // The client library reports the refusal and does not retry.
   Peer* p = connect(5, 0, bd::CLIENT_TYPE_MAC, "wrong");
-  ASSERT_TRUE(loop_.waitUntil([p] { return !p->loginResults.empty(); }, 8000));
+  ASSERT_TRUE(loop_.waitUntil([p] { return !p->loginResults.empty(); }, 20000));
   EXPECT_EQ(on([p] { return static_cast<int>(p->loginResults.back().result_code()); }),
             bd::REFUSE_REASON_DB_VALIDATE_FAILED);
-  settle(500);
+  // Past the longest reconnect delay (reconnectMaxMs 1000 + 20% jitter): no second attempt.
+  runLoopFor(1500);
   EXPECT_FALSE(on([p] { return p->online(); }));
+  EXPECT_EQ(on([p] { return p->session->stats().attempts; }), 1u) << "a refused login was retried";
 }
 
 // ---- 3. duplicate login kick ------------------------------------------------------------------
@@ -410,25 +436,28 @@ TEST_F(ClusterTest, DuplicateLoginKicksSameDeviceClassOnly) {
   ASSERT_EQ(res->result_code(), 0);
 
   Peer* second = login(6, 1, bd::CLIENT_TYPE_MAC);  // MAC again on server B
-  auto kick = first.receiveCommand(bd::CID_LOGIN_KICK_USER, 5000);
+  auto kick = first.receiveCommand(bd::CID_LOGIN_KICK_USER);
   ASSERT_TRUE(kick) << "the first PC login was not kicked";
   const auto k = kick->as<IM::Login::IMKickUser>();
   EXPECT_EQ(k.user_id(), 6u);
   EXPECT_EQ(k.kick_reason(), bd::KICK_REASON_DUPLICATE_USER);
-  EXPECT_TRUE(first.waitClosed(4000)) << "the kicked connection must be closed by the server";
+  EXPECT_TRUE(first.waitClosed()) << "the kicked connection must be closed by the server";
 
-  // A mobile login of the same user leaves the PC session alone.
+  // A mobile login of the same user leaves the PC session alone. Its kick went from A to route
+  // to B before the phone's login answer; a status query from the PC (B -> route -> B) is
+  // answered after it.
   Peer* phone = login(6, 0, bd::CLIENT_TYPE_ANDROID);
-  settle(1000);
+  EXPECT_EQ(drain(second), bd::USER_STATUS_ONLINE);
+  drain(phone);
   EXPECT_TRUE(on([second] { return second->online() && second->kicks.empty(); })) << "the mobile login kicked the PC";
   EXPECT_TRUE(on([phone] { return phone->online() && phone->kicks.empty(); }));
 
   // Same server, same class: the older one goes, the newer one stays.
   Peer* mac1 = login(17, 0, bd::CLIENT_TYPE_MAC);
   Peer* mac2 = login(17, 0, bd::CLIENT_TYPE_WINDOWS);
-  EXPECT_TRUE(loop_.waitUntil([mac1] { return !mac1->kicks.empty() && !mac1->online(); }, 5000))
+  EXPECT_TRUE(loop_.waitUntil([mac1] { return !mac1->kicks.empty() && !mac1->online(); }, 20000))
       << "a second PC login on the same msg_server did not kick the first";
-  settle(500);
+  drain(mac2);  // mac2's own kick to route (and anything coming back) is behind us
   EXPECT_TRUE(on([mac2] { return mac2->online() && mac2->kicks.empty(); })) << "the newer login was kicked";
 
   // Presence: with every session of user 6 gone (the kicked one included), route_server must
@@ -441,9 +470,9 @@ TEST_F(ClusterTest, DuplicateLoginKicksSameDeviceClassOnly) {
     return 0;
   });
   int status = -1;
-  for (int i = 0; i < 30 && status != bd::USER_STATUS_OFFLINE; ++i) {
-    if (i) settle(100);
+  for (const int64_t deadline = nowMs() + 20000; status != bd::USER_STATUS_OFFLINE && nowMs() < deadline;) {
     status = statusOf(observer, 6);
+    if (status != bd::USER_STATUS_OFFLINE) std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(status, bd::USER_STATUS_OFFLINE) << "user 6 still shows online after all its sessions left";
 }
@@ -481,7 +510,7 @@ TEST_F(ClusterTest, CrossServerChatBothWaysAckAfterStore) {
   ASSERT_EQ(a1.err, RequestError::kOk);
   EXPECT_GT(a1.msgId, 0u);
   EXPECT_EQ(a1.note, "stored");
-  ASSERT_TRUE(loop_.waitUntil([bob] { return bob->messages.size() >= 1; }, 5000)) << "bob (server B) got nothing";
+  ASSERT_TRUE(loop_.waitUntil([bob] { return bob->messages.size() >= 1; }, 20000)) << "bob (server B) got nothing";
   on([&] {
     EXPECT_EQ(bob->messages[0].from_user_id(), kAlice);
     EXPECT_EQ(bob->messages[0].to_session_id(), kBob);
@@ -496,8 +525,9 @@ TEST_F(ClusterTest, CrossServerChatBothWaysAckAfterStore) {
   ASSERT_EQ(b1.err, RequestError::kOk);
   EXPECT_EQ(b1.msgId, a1.msgId + 1) << "one conversation, one id sequence";
   EXPECT_EQ(b1.note, "stored");
-  ASSERT_TRUE(loop_.waitUntil([alice] { return alice->messages.size() >= 1; }, 5000)) << "alice (server A) got nothing";
-  settle(300);
+  ASSERT_TRUE(loop_.waitUntil([alice] { return alice->messages.size() >= 1; }, 20000)) << "alice (server A) got nothing";
+  drain(alice);
+  drain(bob);
   on([&] {
     EXPECT_EQ(alice->messages.size(), 1u) << "alice must not get a copy of her own message";
     EXPECT_EQ(alice->messages[0].from_user_id(), kBob);
@@ -507,9 +537,9 @@ TEST_F(ClusterTest, CrossServerChatBothWaysAckAfterStore) {
     return 0;
   });
   // alice's phone sees both sides of the conversation, each message once.
-  ASSERT_TRUE(loop_.waitUntil([alicePhone] { return alicePhone->messages.size() >= 2; }, 5000))
+  ASSERT_TRUE(loop_.waitUntil([alicePhone] { return alicePhone->messages.size() >= 2; }, 20000))
       << "the sender's other device did not get the conversation";
-  settle(300);
+  drain(alicePhone);
   on([&] {
     EXPECT_EQ(alicePhone->countFrom(kAlice, kBob), 1u) << "own message on the other device";
     EXPECT_EQ(alicePhone->countFrom(kBob, kAlice), 1u) << "bob's reply on the other device";
@@ -535,8 +565,6 @@ TEST_F(ClusterTest, OfflineMessagesUnreadHistoryAndReadNotify) {
 
   Peer* bobPc = login(kBob, 1, bd::CLIENT_TYPE_MAC);
   Peer* bobPhone = login(kBob, 0, bd::CLIENT_TYPE_ANDROID);
-  EXPECT_TRUE(on([&] { return bobPc->messages.empty() && bobPhone->messages.empty(); }))
-      << "nothing is queued for an offline receiver";
 
   auto u = unread(bobPc);
   ASSERT_TRUE(u);
@@ -561,10 +589,16 @@ TEST_F(ClusterTest, OfflineMessagesUnreadHistoryAndReadNotify) {
     EXPECT_EQ(m.from_session_id(), kAlice);
     EXPECT_EQ(tt::client::decryptText(m.msg_data()).value_or("?"), texts[2 - i]);
   }
+  // Checked after requests answered on both connections (db_proxy and route round trips).
+  unread(bobPhone);
+  drain(bobPc);
+  drain(bobPhone);
+  EXPECT_TRUE(on([&] { return bobPc->messages.empty() && bobPhone->messages.empty(); }))
+      << "nothing is queued for an offline receiver";
 
   // Read on the PC: unread clears, the phone (other msg_server) hears it, nobody else does.
   ASSERT_TRUE(on([&] { return bobPc->session->readAck(kAlice, bd::SESSION_TYPE_SINGLE, ids[2]); }));
-  ASSERT_TRUE(loop_.waitUntil([bobPhone] { return !bobPhone->readNotifies.empty(); }, 5000))
+  ASSERT_TRUE(loop_.waitUntil([bobPhone] { return !bobPhone->readNotifies.empty(); }, 20000))
       << "bob's other device got no IMMsgDataReadNotify";
   on([&] {
     const auto& n = bobPhone->readNotifies[0];
@@ -575,12 +609,15 @@ TEST_F(ClusterTest, OfflineMessagesUnreadHistoryAndReadNotify) {
     return 0;
   });
   int left = -1;
-  for (int i = 0; i < 40 && left != 0; ++i) {
+  for (const int64_t deadline = nowMs() + 20000; left != 0 && nowMs() < deadline;) {
     left = unreadFrom(bobPhone, kAlice);
-    if (left != 0) settle(100);
+    if (left != 0) std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(left, 0) << "the read ack did not clear the unread counter";
-  settle(300);
+  // The notify reached bobPhone through route: copies for bobPc (B) or alice (A) would be on
+  // their connections before these answers.
+  drain(bobPc);
+  drain(alice);
   EXPECT_TRUE(on([&] { return bobPc->readNotifies.empty() && alice->readNotifies.empty(); }))
       << "the read notify goes to the reader's other devices only";
 }
@@ -599,9 +636,9 @@ TEST_F(ClusterTest, GroupMessageReachesEachMemberOnceNonMemberRefused) {
   EXPECT_GT(r.msgId, 0u);
   ASSERT_TRUE(loop_.waitUntil([&] { return u12->countFrom(11, kGroupB) >= 1 && u13->countFrom(11, kGroupB) >= 1 &&
                                             u11Phone->countFrom(11, kGroupB) >= 1; },
-                              5000))
+                              20000))
       << "a member did not get the group message";
-  settle(1000);  // duplicates, if any, arrive now
+  for (Peer* p : {u11, u12, u13, u11Phone}) drain(p);  // duplicates, if any, are in now
   on([&] {
     EXPECT_EQ(u12->countFrom(11, kGroupB), 1u) << "member on the same server";
     EXPECT_EQ(u13->countFrom(11, kGroupB), 1u) << "member on the other server";
@@ -615,11 +652,18 @@ TEST_F(ClusterTest, GroupMessageReachesEachMemberOnceNonMemberRefused) {
     return 0;
   });
 
-  // User 15 is not in group 1 (users 1-10): no delivery, no ack.
+  // User 15 is not in group 1 (users 1-10): no delivery, no ack. db_proxy refuses to store it
+  // and msg_server (0, where u15 is) logs that it acks nothing, the last thing it does with it.
   Peer* member = login(4, 1);  // a group-1 member online
   Peer* u15 = login(15, 0);
   auto bad = sendAsync(u15, kGroupA, "intruder", true);
-  settle(2000);
+  const uint16_t badSeq = on([bad] { return bad->seq; });
+  ASSERT_NE(badSeq, 0);
+  EXPECT_TRUE(cluster().msgServer(0).waitForLogLines(
+      {"message with seq " + std::to_string(badSeq) + " from connection #", "not stored: no ack"}))
+      << cluster().msgServer(0).logTail();
+  drain(member);
+  drain(u12);
   on([&] {
     EXPECT_FALSE(bad->done && bad->err == RequestError::kOk) << "a non-member's group message was acked";
     EXPECT_EQ(member->messages.size(), 0u) << "a non-member's group message was delivered";
@@ -642,21 +686,23 @@ TEST_F(ClusterTest, SilentClientTimesOutHeartbeatingClientStays) {
   ASSERT_TRUE(r2);
   ASSERT_EQ(r2->result_code(), 0);
 
+  // The heartbeating one beats every 400 ms for at least 5 s (2.5 timeouts) and until the silent
+  // one is closed (at most 20 s).
   const int64_t start = nowMs();
   int64_t closedAfter = -1;
   IM::Other::IMHeartBeat hb;
-  while (nowMs() - start < 5000) {
+  while (nowMs() - start < 20000 && (closedAfter < 0 || nowMs() - start < 5000)) {
     ASSERT_TRUE(alive.send(tt::net::kSidOther, tt::net::kCidHeartbeat, 0, hb));
     if (closedAfter < 0 && silent.waitClosed(400)) closedAfter = nowMs() - start;
     if (closedAfter < 0) continue;
     std::this_thread::sleep_for(400ms);
   }
   EXPECT_GE(closedAfter, 0) << "a silent client was not closed";
-  EXPECT_LE(closedAfter, 4500);
+  EXPECT_LE(closedAfter, 10000) << "closed, but not after the 2 s PcClientTimeout";
   // The heartbeating one is still served.
   IM::Message::IMClientTimeReq t;
   ASSERT_TRUE(alive.send(bd::SID_MSG, bd::CID_MSG_TIME_REQUEST, 9, t));
-  auto rsp = alive.receiveCommand(bd::CID_MSG_TIME_RESPONSE, 3000);
+  auto rsp = alive.receiveCommand(bd::CID_MSG_TIME_RESPONSE);
   ASSERT_TRUE(rsp) << "the heartbeating client was closed";
   EXPECT_EQ(rsp->seq(), 9);
 }
@@ -668,11 +714,15 @@ TEST_F(ClusterTest, CrossServerChatResumesAfterRouteRestart) {
   Peer* alice = login(kAlice, 0);
   Peer* bob = login(kBob, 1);
   ASSERT_EQ(send(alice, kBob, "before restart").err, RequestError::kOk);
-  ASSERT_TRUE(loop_.waitUntil([bob] { return bob->countFrom(kAlice) == 1; }, 5000));
+  ASSERT_TRUE(loop_.waitUntil([bob] { return bob->countFrom(kAlice) == 1; }, 20000));
 
-  // While no route_server runs, logins are refused with NO_ROUTE_SERVER (5) and closed.
+  // While no route_server runs, logins are refused with NO_ROUTE_SERVER (5) and closed; asked
+  // once msg_server 0 has noticed its route link go.
+  const std::string routeLost =
+      "route_server link route_server@127.0.0.1:" + std::to_string(cluster().routePort()) + " lost";
+  const size_t lostBefore = cluster().msgServer(0).logCount(routeLost);
   ASSERT_EQ(cluster().route().stop(), 0) << "route_server did not exit 0 on SIGTERM";
-  settle(300);
+  ASSERT_TRUE(cluster().msgServer(0).waitForLog(routeLost, lostBefore + 1)) << cluster().msgServer(0).logTail();
   {
     PduClient c;
     ASSERT_TRUE(c.connect(port(0)));
@@ -682,21 +732,21 @@ TEST_F(ClusterTest, CrossServerChatResumesAfterRouteRestart) {
     req.set_online_status(bd::USER_STATUS_ONLINE);
     req.set_client_type(bd::CLIENT_TYPE_MAC);
     ASSERT_TRUE(c.send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_USERLOGIN, 3, req));
-    auto res = c.receiveCommand(bd::CID_LOGIN_RES_USERLOGIN, 5000);
+    auto res = c.receiveCommand(bd::CID_LOGIN_RES_USERLOGIN);
     ASSERT_TRUE(res);
     EXPECT_EQ(res->as<IM::Login::IMLoginRes>().result_code(), bd::REFUSE_REASON_NO_ROUTE_SERVER);
-    EXPECT_TRUE(c.waitClosed(3000));
+    EXPECT_TRUE(c.waitClosed());
   }
   cluster().route().start(cluster().dir(), cluster().routeConf(), cluster().routePort());
 
   // msg_servers reconnect with back-off and re-send their online users; then chat works again.
   bool resumed = false;
-  const int64_t deadline = nowMs() + 20000;
+  const int64_t deadline = nowMs() + 30000;
   for (int i = 0; !resumed && nowMs() < deadline; ++i) {
     const size_t before = on([bob] { return bob->messages.size(); });
     const SendResult r = send(alice, kBob, "ping " + std::to_string(i));
     if (r.err != RequestError::kOk) {
-      settle(300);
+      std::this_thread::sleep_for(300ms);  // retry pacing while the links come back
       continue;
     }
     resumed = loop_.waitUntil([bob, before] { return bob->messages.size() > before; }, 700);
@@ -705,7 +755,7 @@ TEST_F(ClusterTest, CrossServerChatResumesAfterRouteRestart) {
   const SendResult back = send(bob, kAlice, "pong after restart");
   ASSERT_EQ(back.err, RequestError::kOk);
   EXPECT_TRUE(loop_.waitUntil(
-      [alice] { return !alice->texts.empty() && alice->texts.back() == "pong after restart"; }, 5000))
+      [alice] { return !alice->texts.empty() && alice->texts.back() == "pong after restart"; }, 20000))
       << "bob -> alice did not resume";
   EXPECT_TRUE(on([&] { return alice->online() && bob->online(); }));
   // The new route_server rebuilt its map from the msg_servers' online lists.
@@ -722,13 +772,13 @@ TEST_F(ClusterTest, GarbageAndUnauthenticatedCommandsCloseOnlyThatConnection) {
     PduClient c;
     ASSERT_TRUE(c.connect(port(0)));
     ASSERT_TRUE(c.sendRaw(rawHeader(5, bd::SID_MSG, bd::CID_MSG_DATA) + "xxxxxxxx"));
-    EXPECT_TRUE(c.waitClosed(3000)) << "bad PDU length not closed";
+    EXPECT_TRUE(c.waitClosed()) << "bad PDU length not closed";
   }
   {  // absurd length
     PduClient c;
     ASSERT_TRUE(c.connect(port(0)));
     ASSERT_TRUE(c.sendRaw(rawHeader(0x7fffffff, bd::SID_MSG, bd::CID_MSG_DATA)));
-    EXPECT_TRUE(c.waitClosed(3000)) << "oversized PDU not closed";
+    EXPECT_TRUE(c.waitClosed()) << "oversized PDU not closed";
   }
   {  // a command before login
     PduClient c;
@@ -736,14 +786,14 @@ TEST_F(ClusterTest, GarbageAndUnauthenticatedCommandsCloseOnlyThatConnection) {
     IM::Message::IMUnreadMsgCntReq req;
     req.set_user_id(3);
     ASSERT_TRUE(c.send(bd::SID_MSG, bd::CID_MSG_UNREAD_CNT_REQUEST, 5, req));
-    EXPECT_TRUE(c.waitClosed(3000)) << "command before login not closed";
+    EXPECT_TRUE(c.waitClosed()) << "command before login not closed";
   }
   {  // undecodable login body
     PduClient c;
     ASSERT_TRUE(c.connect(port(1)));
     ASSERT_TRUE(c.sendRaw(rawHeader(tt::net::kPduHeaderSize + 4, bd::SID_LOGIN, bd::CID_LOGIN_REQ_USERLOGIN) +
                           "\xff\xff\xff\xff"));
-    EXPECT_TRUE(c.waitClosed(3000)) << "undecodable login not closed";
+    EXPECT_TRUE(c.waitClosed()) << "undecodable login not closed";
   }
   {  // logged in, then an undecodable message body
     PduClient c;
@@ -751,7 +801,7 @@ TEST_F(ClusterTest, GarbageAndUnauthenticatedCommandsCloseOnlyThatConnection) {
     ASSERT_TRUE(res);
     ASSERT_EQ(res->result_code(), 0);
     ASSERT_TRUE(c.sendRaw(rawHeader(tt::net::kPduHeaderSize + 4, bd::SID_MSG, bd::CID_MSG_DATA) + "\xff\xff\xff\xff"));
-    EXPECT_TRUE(c.waitClosed(3000)) << "undecodable IMMsgData not closed";
+    EXPECT_TRUE(c.waitClosed()) << "undecodable IMMsgData not closed";
   }
   // The bystander on the same server is unaffected.
   EXPECT_TRUE(on([bystander] { return bystander->online(); }));

@@ -517,7 +517,7 @@ TEST(DbProxyBuddy, BodyMissingARequiredFieldClosesOnlyThatConnection) {
   // IMUsersInfoReq without its required user_id (only a user_id_list entry).
   ASSERT_TRUE(bad.sendRaw(net::encodePdu(BD::SID_BUDDY_LIST, BD::CID_BUDDY_LIST_USER_INFO_REQUEST, 8,
                                          std::string("\x10\x01", 2))));
-  EXPECT_TRUE(bad.waitClosed(5000));
+  EXPECT_TRUE(bad.waitClosed(20000));
   ASSERT_EQ(usersInfo(good, {2}).user_info_list_size(), 1);
 }
 

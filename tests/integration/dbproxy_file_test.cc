@@ -62,7 +62,7 @@ class FileTest : public ::testing::Test {
     req.set_user_id(uid);
     if (!attach.empty()) req.set_attach_data(attach);
     EXPECT_TRUE(client_.send(BD::SID_FILE, BD::CID_FILE_HAS_OFFLINE_REQ, seq, req));
-    auto pdu = client_.receiveCommand(BD::CID_FILE_HAS_OFFLINE_RES, 5000);
+    auto pdu = client_.receiveCommand(BD::CID_FILE_HAS_OFFLINE_RES, 20000);
     if (!pdu) {
       ADD_FAILURE() << "no IMFileHasOfflineRsp\n" << proxy_->daemon().logTail();
       return {};
@@ -72,7 +72,7 @@ class FileTest : public ::testing::Test {
   }
 
   // Add and delete have no response: wait (bounded) until the row shows the expected state.
-  bool waitFor(const std::function<bool()>& cond, int timeoutMs = 5000) {
+  bool waitFor(const std::function<bool()>& cond, int timeoutMs = 20000) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
     while (std::chrono::steady_clock::now() < deadline) {
       if (cond()) return true;
@@ -83,8 +83,14 @@ class FileTest : public ::testing::Test {
   std::string rowCount(const std::string& task) {
     return value("SELECT COUNT(*) FROM IMTransmitFile WHERE taskId = '" + task + "'");
   }
-  // Requests that are refused leave no trace to wait for: give the worker pool time to run them.
-  static void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(500)); }
+  // A refused request changes no row and answers nothing; db_proxy logs it. Add and delete run on
+  // any worker (SID_FILE is not keyed), so a later request on the connection proves nothing: wait
+  // for the line that says this one was handled.
+  bool handled(const std::string& logLine) {
+    const bool seen = proxy_->daemon().waitForLog(logLine);
+    EXPECT_TRUE(seen) << "db_proxy never logged: " << logLine << "\n" << proxy_->daemon().logTail();
+    return seen;
+  }
 
   DbProxyFixture* proxy_ = nullptr;
   MysqlPtr db_;
@@ -132,7 +138,11 @@ TEST_F(FileTest, OfflineFilesAreListedOldestFirstAndDeletedOnlyByTheirUsers) {
   del(stranger, receiver, taskA);
   del(sender1, stranger, taskA);
   del(receiver, sender1, taskA);  // swapped
-  settle();
+  const std::string refused = "offline file " + taskA + " from ";
+  ASSERT_TRUE(handled(refused + "3502 to 3500 already registered; ignored"));
+  ASSERT_TRUE(handled(refused + "3503 to 3500 not deleted"));
+  ASSERT_TRUE(handled(refused + "3501 to 3503 not deleted"));
+  ASSERT_TRUE(handled(refused + "3500 to 3501 not deleted"));
   EXPECT_EQ(rowCount(taskA), "1");
   EXPECT_EQ(value("SELECT CONCAT(fromId, ',', fileName) FROM IMTransmitFile WHERE taskId = '" + taskA + "'"),
             "3501," + nameA);
@@ -160,7 +170,9 @@ TEST_F(FileTest, InvalidOfflineFilesAreNotRegistered) {
   add(0, 3511, "task-from-zero-3511", "zero.txt", 1);
   add(3510, 3511, "task-valid-3511", "valid.txt", 7);
   ASSERT_TRUE(waitFor([&] { return rowCount("task-valid-3511") == "1"; }));
-  settle();
+  ASSERT_TRUE(handled("offline file from 3510 to 3511 ignored: task id of 0 bytes"));
+  ASSERT_TRUE(handled("offline file from 3510 to 3511 ignored: task id of 65 bytes"));
+  ASSERT_TRUE(handled("offline file from 0 to 3511 ignored: task id of 19 bytes"));
   EXPECT_EQ(value("SELECT COUNT(*) FROM IMTransmitFile WHERE toId = 3511"), "1");
   auto rsp = has(3511, 3);
   ASSERT_EQ(rsp.offline_file_list_size(), 1);

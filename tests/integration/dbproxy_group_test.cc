@@ -81,7 +81,7 @@ class GroupTest : public ::testing::Test {
   template <class Rsp, class Req>
   Rsp call(uint16_t sid, uint16_t cid, uint16_t rspCid, const Req& req, uint16_t seq) {
     EXPECT_TRUE(client_.send(sid, cid, seq, req));
-    auto pdu = client_.receiveCommand(rspCid, 5000);
+    auto pdu = client_.receiveCommand(rspCid, 20000);
     if (!pdu) {
       ADD_FAILURE() << "no response " << rspCid << " to command " << cid << "\n" << proxy_->daemon().logTail();
       return Rsp();

@@ -175,19 +175,21 @@ TEST(DbProxyLogin, UnknownAndDepartedUsersAreRefusedLikeWrongPasswords) {
 
 TEST(DbProxyLogin, UnknownUserCostsAboutAsMuchAsAWrongPassword) {
   // The unknown name is checked against a dummy hash, so response time does not reveal which
-  // names exist. Medians of three; distinct names so no name nears the throttle.
+  // names exist. Load on the machine only ever adds time, so the fastest of five interleaved tries
+  // is each case's own cost (a median still moves when a busy machine slows two tries of one
+  // kind); distinct names and five failures keep every name below the throttle.
   createUser(1101, "login-timing");
   PduClient c;
   ASSERT_TRUE(c.connect(proxyPort()));
   std::vector<double> wrong, unknown;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 5; ++i) {
     wrong.push_back(timedValidate(c, "login-timing", kBadCredential, 1));
     unknown.push_back(timedValidate(c, "login-ghost-" + std::to_string(i), kBadCredential, 1));
   }
-  std::sort(wrong.begin(), wrong.end());
-  std::sort(unknown.begin(), unknown.end());
-  EXPECT_GT(unknown[1], wrong[1] * 0.5) << "unknown " << unknown[1] << " ms, wrong password " << wrong[1] << " ms";
-  EXPECT_LT(unknown[1], wrong[1] * 2.0) << "unknown " << unknown[1] << " ms, wrong password " << wrong[1] << " ms";
+  const double w = *std::min_element(wrong.begin(), wrong.end());
+  const double u = *std::min_element(unknown.begin(), unknown.end());
+  EXPECT_GT(u, w * 0.5) << "unknown " << u << " ms, wrong password " << w << " ms";
+  EXPECT_LT(u, w * 2.0) << "unknown " << u << " ms, wrong password " << w << " ms";
 }
 
 TEST(DbProxyLogin, TooManyFailuresAreRefusedWithCode6UntilTheWindowPasses) {
@@ -450,13 +452,13 @@ TEST(DbProxyLogin, MalformedBodyClosesOnlyThatConnection) {
   ASSERT_TRUE(bad.connect(proxyPort()));
   // A length-delimited field whose length runs past the body.
   ASSERT_TRUE(bad.sendRaw(net::encodePdu(BD::SID_OTHER, BD::CID_OTHER_VALIDATE_REQ, 5, std::string("\x0a\x7f\x41", 3))));
-  EXPECT_TRUE(bad.waitClosed(5000));
+  EXPECT_TRUE(bad.waitClosed(20000));
   // A body that parses but lacks the required password.
   PduClient missing;
   ASSERT_TRUE(missing.connect(proxyPort()));
   ASSERT_TRUE(missing.sendRaw(net::encodePdu(BD::SID_OTHER, BD::CID_OTHER_VALIDATE_REQ, 6,
                                              std::string("\x0a\x06user01", 8))));
-  EXPECT_TRUE(missing.waitClosed(5000));
+  EXPECT_TRUE(missing.waitClosed(20000));
   EXPECT_EQ(validate(good, "user04", kGoodCredential).result_code(), 0u);
 }
 

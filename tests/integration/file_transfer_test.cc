@@ -82,7 +82,7 @@ bool msgLogin(PduClient& c, int port, uint32_t userId) {
     req.set_client_type(bd::CLIENT_TYPE_WINDOWS);
     req.set_client_version("file_transfer_test");
     if (!c.send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_USERLOGIN, 1, req)) return false;
-    auto pdu = c.receiveCommand(bd::CID_LOGIN_RES_USERLOGIN, 8000);
+    auto pdu = c.receiveCommand(bd::CID_LOGIN_RES_USERLOGIN, 15000);
     if (!pdu) return false;
     const uint32_t code = pdu->as<IM::Login::IMLoginRes>().result_code();
     if (code == 0) return true;
@@ -147,7 +147,7 @@ class Cli {
     stdin_ = -1;
   }
   // Reads until `what` appears in the output; returns the output line holding it ("" on timeout).
-  std::string waitFor(const std::string& what, int timeoutMs = 10000) {
+  std::string waitFor(const std::string& what, int timeoutMs = 20000) {
     const int64_t deadline = nowMs() + timeoutMs;
     for (;;) {
       const size_t at = output_.find(what, scanned_);
@@ -218,7 +218,7 @@ class FileTransferTest : public ::testing::Test {
   // link yet, which it reports as result 1.
   static std::optional<IM::File::IMFileRsp> requestFile(PduClient& c, uint32_t to, uint32_t size,
                                                         bd::TransferFileType mode, bool retry = true) {
-    const int64_t deadline = nowMs() + 8000;
+    const int64_t deadline = nowMs() + 20000;
     for (uint16_t seq = 40;; ++seq) {
       IM::File::IMFileReq req;
       req.set_from_user_id(999);  // overwritten with the session's user
@@ -227,7 +227,7 @@ class FileTransferTest : public ::testing::Test {
       req.set_file_size(size);
       req.set_trans_mode(mode);
       if (!c.send(bd::SID_FILE, bd::CID_FILE_REQUEST, seq, req)) return std::nullopt;
-      auto pdu = c.receiveCommand(bd::CID_FILE_RESPONSE, 8000);
+      auto pdu = c.receiveCommand(bd::CID_FILE_RESPONSE, 15000);
       if (!pdu) return std::nullopt;
       EXPECT_EQ(pdu->seq(), seq);
       auto rsp = pdu->as<IM::File::IMFileRsp>();
@@ -377,6 +377,7 @@ TEST_F(FileTransferTest, OfflineTransferWhenTheReceiverIsAway) {
   // it is there).
   PduClient carol;
   ASSERT_TRUE(msgLogin(carol, msgPort(withFile_), kCarol));
+  const int64_t deadline = nowMs() + 20000;
   auto hasOffline = [&](uint16_t seq) -> std::optional<IM::File::IMFileHasOfflineRsp> {
     IM::File::IMFileHasOfflineReq req;
     req.set_user_id(kCarol);
@@ -392,7 +393,7 @@ TEST_F(FileTransferTest, OfflineTransferWhenTheReceiverIsAway) {
     return false;
   };
   std::optional<IM::File::IMFileHasOfflineRsp> offline;
-  for (uint16_t seq = 10; seq < 60; ++seq) {
+  for (uint16_t seq = 10; seq == 10 || nowMs() < deadline; ++seq) {
     offline = hasOffline(seq);
     ASSERT_TRUE(offline);
     if (listed(*offline)) break;
@@ -428,7 +429,8 @@ TEST_F(FileTransferTest, OfflineTransferWhenTheReceiverIsAway) {
   del.set_task_id(task);
   ASSERT_TRUE(carol.send(bd::SID_FILE, bd::CID_FILE_DEL_OFFLINE_REQ, 70, del));
   bool gone = false;
-  for (uint16_t seq = 71; seq < 120 && !gone; ++seq) {
+  const int64_t goneBy = nowMs() + 20000;
+  for (uint16_t seq = 71; !gone && (seq == 71 || nowMs() < goneBy); ++seq) {
     auto r = hasOffline(seq);
     ASSERT_TRUE(r);
     gone = !listed(*r);
@@ -502,13 +504,13 @@ TEST_F(FileTransferTest, ClientLibraryTransfersFilesBothWays) {
     }
     ASSERT_TRUE(startOne(receiver, recv, received));
     auto fut = received.get_future();
-    ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
+    ASSERT_EQ(fut.wait_for(60s), std::future_status::ready);
     auto r = fut.get();
     EXPECT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.bytes, data.size());
     if (online) {
       auto s = sent.get_future();
-      ASSERT_EQ(s.wait_for(10s), std::future_status::ready);
+      ASSERT_EQ(s.wait_for(30s), std::future_status::ready);
       EXPECT_TRUE(s.get().ok) << "the sender hears DONE";
     }
     EXPECT_TRUE(readFile(recv.path) == data) << recv.path;
@@ -547,27 +549,28 @@ TEST_F(FileTransferTest, ImCliSendsAndFetchesFiles) {
   EXPECT_TRUE(readFile(dir + "/online.txt") == data);
 
   // Offline: bob leaves; alice's file is stored; bob comes back, lists and fetches it.
-  EXPECT_EQ(bob->wait(8000), 0) << bob->output();
+  EXPECT_EQ(bob->wait(20000), 0) << bob->output();
   alice->line("/sendfile 12 " + dir + "/notes.txt");
   ASSERT_NE(alice->waitFor("offline, uploading"), "") << alice->output();
   ASSERT_NE(alice->waitFor(": done"), "") << alice->output();
   bob = cli(12);
   ASSERT_NE(bob->waitFor("users known"), "") << bob->output();
   std::string listed;
-  for (int i = 0; i < 30 && listed.empty(); ++i) {  // db_proxy stores the record asynchronously
+  // db_proxy stores the record asynchronously: ask again until it is listed.
+  for (const int64_t deadline = nowMs() + 20000; listed.empty() && nowMs() < deadline;) {
     bob->line("/files");
     listed = bob->waitFor("notes.txt", 300);
   }
   ASSERT_NE(listed, "") << bob->output();
   // A new session fetches by task id without listing first (/getfile asks for stored files).
-  EXPECT_EQ(bob->wait(8000), 0) << bob->output();
+  EXPECT_EQ(bob->wait(20000), 0) << bob->output();
   bob = cli(12);
   ASSERT_NE(bob->waitFor("users known"), "") << bob->output();
   bob->line("/getfile " + listed.substr(2, 8) + " " + dir + "/offline.txt");
   ASSERT_NE(bob->waitFor("* file " + dir + "/offline.txt: done"), "") << bob->output();
   EXPECT_TRUE(readFile(dir + "/offline.txt") == data);
-  EXPECT_EQ(alice->wait(8000), 0);
-  EXPECT_EQ(bob->wait(8000), 0);
+  EXPECT_EQ(alice->wait(20000), 0);
+  EXPECT_EQ(bob->wait(20000), 0);
   tt::test::removeTree(dir);
 }
 

@@ -99,7 +99,7 @@ class PushFlowTest : public ::testing::Test {
       req.set_online_status(bd::USER_STATUS_ONLINE);
       req.set_client_type(type);
       if (!c.send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_USERLOGIN, 1, req)) return false;
-      auto pdu = c.receiveCommand(bd::CID_LOGIN_RES_USERLOGIN, 8000);
+      auto pdu = c.receiveCommand(bd::CID_LOGIN_RES_USERLOGIN, 15000);
       if (!pdu) return false;
       const auto res = pdu->as<IM::Login::IMLoginRes>();
       if (res.result_code() == 0) return true;
@@ -121,7 +121,7 @@ class PushFlowTest : public ::testing::Test {
     msg.set_msg_data(tt::client::encryptText(text));
     const uint16_t s = ++seq;
     if (!c.send(bd::SID_MSG, bd::CID_MSG_DATA, s, msg)) return false;
-    auto ack = c.receiveCommand(bd::CID_MSG_DATA_ACK, 8000);
+    auto ack = c.receiveCommand(bd::CID_MSG_DATA_ACK, 15000);
     return ack && ack->seq() == s && ack->as<IM::Message::IMMsgDataAck>().msg_id() != 0;
   }
 
@@ -131,7 +131,7 @@ class PushFlowTest : public ::testing::Test {
     PduClient c;
     if (!c.connect(ClusterFixture::instance().dbProxyPort())) return std::nullopt;
     if (!c.send(sid, cid, 9, req)) return std::nullopt;
-    auto pdu = c.receiveCommand(rspCid, 8000);
+    auto pdu = c.receiveCommand(rspCid, 15000);
     if (!pdu) return std::nullopt;
     return pdu->as<Rsp>();
   }
@@ -172,7 +172,7 @@ class PushFlowTest : public ::testing::Test {
     return pdu && pdu->as<IM::Buddy::IMUsersStatRsp>().user_stat_list(0).status() == bd::USER_STATUS_ONLINE;
   }
   static bool waitOffline(uint32_t uid) {
-    const int64_t deadline = nowMs() + 10000;
+    const int64_t deadline = nowMs() + 20000;
     while (nowMs() < deadline) {
       if (!anyDeviceOnline(uid)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -180,7 +180,7 @@ class PushFlowTest : public ::testing::Test {
     return false;
   }
   // APNs records for token whose alert body is body.
-  static std::vector<json> pushes(const std::string& token, const std::string& body, size_t n = 1, int timeoutMs = 10000) {
+  static std::vector<json> pushes(const std::string& token, const std::string& body, size_t n = 1, int timeoutMs = 20000) {
     return waitRecords(peers_->apnsRecords, n, [&](const json& r) {
       return r.value("token", "") == token && r["body"].is_object() &&
              r["body"]["aps"].contains("alert") && r["body"]["aps"]["alert"].value("body", "") == body;
@@ -215,7 +215,7 @@ TEST_F(PushFlowTest, OfflineReceiverGetsAlertWithUnreadBadge) {
     req.set_client_type(bd::CLIENT_TYPE_IOS);
     ASSERT_TRUE(bob.send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_DEVICETOKEN, 5, req));
     ASSERT_TRUE(bob.receiveCommand(bd::CID_LOGIN_RES_DEVICETOKEN).has_value());
-    const int64_t deadline = nowMs() + 10000;
+    const int64_t deadline = nowMs() + 20000;
     while (nowMs() < deadline && !(tokenOf(kBob) && tokenOf(kBob)->token() == kBobToken)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -325,7 +325,7 @@ TEST_F(PushFlowTest, BurstOfMessagesPushesEachOfflineReceiverOnce) {
     ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, ++seq, msg));
   }
   for (size_t i = 0; i < std::size(burst); ++i) {
-    auto ack = alice.receiveCommand(bd::CID_MSG_DATA_ACK, 8000);
+    auto ack = alice.receiveCommand(bd::CID_MSG_DATA_ACK, 15000);
     ASSERT_TRUE(ack && ack->as<IM::Message::IMMsgDataAck>().msg_id() != 0) << "ack " << i;
   }
   EXPECT_EQ(pushes(kMemberToken, "burst 1 member").size(), 1u) << push_->logTail();
@@ -346,7 +346,7 @@ TEST_F(PushFlowTest, GoneTokenIsClearedInDbProxy) {
   ASSERT_TRUE(login(alice, msgPort(msgA_), kAlice, bd::CLIENT_TYPE_MAC));
   ASSERT_TRUE(sendText(alice, kBob, "are you gone"));
   ASSERT_EQ(pushes(gone, "are you gone").size(), 1u) << push_->logTail();
-  const int64_t deadline = nowMs() + 10000;
+  const int64_t deadline = nowMs() + 20000;
   while (nowMs() < deadline && tokenOf(kBob)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_FALSE(tokenOf(kBob).has_value()) << push_->logTail();
 

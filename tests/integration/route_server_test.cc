@@ -101,7 +101,7 @@ class FakeMsgServer {
     req.set_user_id(0);
     req.set_attach_data("sync");
     ASSERT_TRUE(client_.send(bd::SID_BUDDY_LIST, bd::CID_BUDDY_LIST_USERS_STATUS_REQUEST, kSyncSeq, req)) << name_;
-    const int64_t deadline = nowMs() + 5000;
+    const int64_t deadline = nowMs() + 20000;
     while (nowMs() < deadline) {
       auto p = client_.receive(static_cast<int>(deadline - nowMs()));
       ASSERT_TRUE(p) << name_ << ": no sync answer (link closed?)";
@@ -114,7 +114,7 @@ class FakeMsgServer {
   // Waits (bounded) for route_server to send something, e.g. after another link closed, then take().
   std::vector<ReceivedPdu> takeAfterEvent() {
     if (queue_.empty()) {
-      auto p = client_.receive(5000);
+      auto p = client_.receive(20000);
       EXPECT_TRUE(p) << name_ << ": nothing arrived";
       if (p) queue_.push_back(std::move(*p));
     }
@@ -136,7 +136,7 @@ class FakeMsgServer {
     if (!attach.empty()) req.set_attach_data(attach);
     EXPECT_TRUE(client_.send(bd::SID_BUDDY_LIST, bd::CID_BUDDY_LIST_USERS_STATUS_REQUEST, seq, req));
     for (;;) {
-      auto p = client_.receive(5000);
+      auto p = client_.receive(20000);
       if (!p) {
         ADD_FAILURE() << name_ << ": no IMUsersStatRsp";
         return {};
@@ -548,12 +548,12 @@ TEST_F(RouteServerTest, GarbageClosesOnlyThatLink) {
 
   // C: a body that does not parse as IMMsgData.
   ASSERT_TRUE(c.raw().sendRaw(tt::net::encodePdu(bd::SID_MSG, bd::CID_MSG_DATA, 1, std::string("\xff\xff\xff", 3))));
-  EXPECT_TRUE(c.raw().waitClosed(5000));
+  EXPECT_TRUE(c.raw().waitClosed());
   // D: a PDU length below the header size.
   ASSERT_TRUE(d.raw().sendRaw(std::string("\x00\x00\x00\x05\x00\x01\x00\x00\x00\x07\x07\x01\x00\x00\x00\x00", 16)));
-  EXPECT_TRUE(d.raw().waitClosed(5000));
+  EXPECT_TRUE(d.raw().waitClosed());
   // Their users went with them; A and B carry on.
-  const int64_t deadline = nowMs() + 5000;
+  const int64_t deadline = nowMs() + 20000;
   std::vector<Notify> seen;
   while (seen.size() < 2 && nowMs() < deadline) {
     auto p = a.raw().receive(200);
@@ -584,8 +584,8 @@ TEST_F(RouteServerTest, SigtermClosesLinksAndExitsZero) {
   EXPECT_EQ(daemon_->stop(), 0) << daemon_->logTail();
   daemon_.reset();
   // Closed without telling anyone that users went offline: they did not, the route_server did.
-  EXPECT_TRUE(a.raw().waitClosed(2000));
-  EXPECT_TRUE(b.raw().waitClosed(2000));
+  EXPECT_TRUE(a.raw().waitClosed());
+  EXPECT_TRUE(b.raw().waitClosed());
   tt::test::removeTree(dir_);
 }
 
@@ -624,7 +624,7 @@ TEST_F(RouteServerTimeoutTest, HeartbeatsAndSilentLinkTimeout) {
   std::string in;
   const std::string heartbeat = tt::net::encodePdu(bd::SID_OTHER, bd::CID_OTHER_HEARTBEAT, 0, std::string_view());
   int64_t lastBeat = start;
-  while (nowMs() - start < 15000 && closedAfterMs < 0) {
+  while (nowMs() - start < 25000 && closedAfterMs < 0) {
     if (nowMs() - lastBeat >= 1000) {  // the live link keeps talking
       ASSERT_TRUE(alive.raw().sendRaw(heartbeat));
       lastBeat = nowMs();
@@ -648,15 +648,17 @@ TEST_F(RouteServerTimeoutTest, HeartbeatsAndSilentLinkTimeout) {
     }
   }
   ::close(fd);
+  // Heartbeat after 5 s idle (before the drop: the loop ends there), drop after the 8 s
+  // timeout; the upper bound only has to tell 8 s from the 30 s default on a slow machine.
   EXPECT_GE(heartbeats, 1) << "route_server sends its own heartbeat on an idle link";
   EXPECT_GE(firstHeartbeatMs, 4000);
-  EXPECT_LE(firstHeartbeatMs, 7500);
+  ASSERT_GE(closedAfterMs, 0) << "silent link not dropped";
   EXPECT_GE(closedAfterMs, 7000) << "dropped too early";
-  EXPECT_LE(closedAfterMs, 10500) << "silent link not dropped after MsgServerTimeout";
+  EXPECT_LE(closedAfterMs, 20000) << "silent link not dropped after MsgServerTimeout";
   // The silent link's user is gone and reported offline; the live link is still served.
   bool offlineSeen = false;
   while (!offlineSeen) {
-    auto n = alive.raw().receiveCommand(kStat, 3000);
+    auto n = alive.raw().receiveCommand(kStat);
     ASSERT_TRUE(n) << "no OFFLINE notify for the dropped link's user";
     const auto st = n->as<IM::Buddy::IMUserStatNotify>().user_stat();
     offlineSeen = st.user_id() == 2 && st.status() == bd::USER_STATUS_OFFLINE;

@@ -1,9 +1,13 @@
 // TcpServer / TcpClient / Connector over loopback: echo integrity, back-pressure, EPOLLOUT
 // discipline, reconnect, and closing from inside callbacks.
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -164,10 +168,17 @@ TEST(Connector, ConnectTimeoutRetries) {
   connector->setRetryDelays(10, 80);
   connector->setNewConnectionCallback([&](int) { ADD_FAILURE() << "nothing listens there"; });
   connector->start();
-  loop.runAfter(400, [&] { loop.quit(); });
+  // 10, 20, 40, 80: wait (bounded by the watchdog) until the delay reached the cap, then let a few
+  // more 80 ms retries run: it stays there.
+  TimerId poll = 0;
+  poll = loop.runEvery(5, [&] {
+    if (connector->currentRetryDelayMs() < 80) return;
+    loop.cancel(poll);
+    loop.runAfter(400, [&] { loop.quit(); });
+  });
   watchdog(loop);
   loop.loop();
-  EXPECT_EQ(connector->currentRetryDelayMs(), 80);  // grew to the cap
+  EXPECT_EQ(connector->currentRetryDelayMs(), 80);  // grew to the cap, not beyond
   connector->stop();
 }
 
@@ -243,6 +254,14 @@ TEST(Acceptor, SurvivesRunningOutOfFileDescriptors) {
   const uint16_t port = server.listenAddresses()[0].port();
   rlimit old{};
   ::getrlimit(RLIMIT_NOFILE, &old);
+  // Made before the budget below is measured, so they do not use it up: the child's "all 20
+  // queued" pipe, the pipe that holds the child until the test is done, and a probe socket
+  // that queues behind the child's 20. Being shed proves the acceptor got through all of them.
+  int ready[2], hold[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC | O_NONBLOCK), 0);
+  ASSERT_EQ(::pipe2(hold, O_CLOEXEC), 0);
+  const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(probe, 0);
   // Room for a handful of connections beyond what is open now.
   int maxFd = 0;
   for (int fd = 0; fd < 4096; ++fd) {
@@ -256,36 +275,74 @@ TEST(Acceptor, SurvivesRunningOutOfFileDescriptors) {
   rlimit low = old;
   low.rlim_cur = static_cast<rlim_t>(maxFd + 6);
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-  // Clients live in a child process, which is not bound by our lowered limit's usage.
+  // The clients live in a child process with the limit given back (it inherits ours and our
+  // descriptors), so it really opens 20 connections: more than the server has descriptors for.
   const pid_t child = ::fork();
   if (child == 0) {
+    ::setrlimit(RLIMIT_NOFILE, &old);
+    ::close(ready[0]);
+    ::close(hold[1]);
     std::vector<int> fds;
     for (int i = 0; i < 20; ++i) fds.push_back(rawConnect(port));
-    ::sleep(2);
+    char c = 1;
+    (void)!::write(ready[1], &c, 1);
+    (void)!::read(hold[0], &c, 1);  // until the test closes its end
     ::_exit(0);
   }
   size_t peak = 0;
+  int accepted = 0, acceptedBeforeRestore = 0;
+  server.setConnectionCallback([&](const TcpConnectionPtr& c) { accepted += c->connected(); });
   loop.runEvery(20, [&] { peak = std::max(peak, server.connectionCount()); });
-  loop.runAfter(800, [&] {
-    // Give descriptors back; the listener must still be alive and accept again.
-    ::setrlimit(RLIMIT_NOFILE, &old);
-    server.closeAll();
-    loop.runAfter(200, [&] {
-      const int fd = rawConnect(port);
-      EXPECT_GE(fd, 0);
-      loop.runAfter(200, [&, fd] {
-        EXPECT_GE(server.connectionCount(), 1u);
+  enum { kWaitChild, kWaitProbeShed, kWaitAccepted } phase = kWaitChild;
+  int fd = -1;
+  loop.runEvery(5, [&] {
+    char c;
+    switch (phase) {
+      case kWaitChild: {
+        if (::read(ready[0], &c, 1) != 1) return;
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        // Completes from the backlog: the listener's accept is not needed for that.
+        if (::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+          ADD_FAILURE() << "probe connect: " << std::strerror(errno);
+          loop.quit();
+          return;
+        }
+        phase = kWaitProbeShed;
+        return;
+      }
+      case kWaitProbeShed: {
+        const ssize_t n = ::recv(probe, &c, 1, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        EXPECT_LE(n, 0) << "the probe got data";
+        peak = std::max(peak, server.connectionCount());
+        // Give descriptors back; the listener must still be alive and accept again.
+        ::setrlimit(RLIMIT_NOFILE, &old);
+        server.closeAll();
+        acceptedBeforeRestore = accepted;
+        fd = rawConnect(port);
+        EXPECT_GE(fd, 0);
+        phase = kWaitAccepted;
+        return;
+      }
+      case kWaitAccepted:
+        if (accepted == acceptedBeforeRestore) return;
         ::close(fd);
         loop.quit();
-      });
-    });
+        return;
+    }
   });
   watchdog(loop);
   loop.loop();
   ::setrlimit(RLIMIT_NOFILE, &old);
-  for (int fd : fillers) ::close(fd);
+  for (int f : fillers) ::close(f);
+  ::close(probe);
+  for (int f : {hold[1], hold[0], ready[0], ready[1]}) ::close(f);
   int status = 0;
   ::waitpid(child, &status, 0);
+  EXPECT_EQ(phase, kWaitAccepted) << "stuck in phase " << phase;
   EXPECT_GT(peak, 0u);
   EXPECT_LT(peak, 20u);  // the limit bit: some connections were shed, and we did not spin or die
 }

@@ -5,8 +5,13 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "push_server/DeliveryQueue.h"
 
@@ -61,6 +66,44 @@ struct Reports {
   }
 };
 
+// The default logger for one test: keeps what is logged so the test can wait for a line (the
+// queue tells that a failed attempt's retry is queued only in its log).
+class CapturedLog : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  CapturedLog() = default;
+  static std::shared_ptr<CapturedLog> install() {
+    auto sink = std::make_shared<CapturedLog>();
+    sink->previous_ = spdlog::default_logger();
+    auto logger = std::make_shared<spdlog::logger>("captured", sink);
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+    return sink;
+  }
+  ~CapturedLog() override = default;
+  void uninstall() { spdlog::set_default_logger(previous_); }
+  bool waitFor(const std::string& text) {
+    std::unique_lock<std::mutex> lock(textMutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return text_.find(text) != std::string::npos; });
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    {
+      std::lock_guard<std::mutex> lock(textMutex_);
+      text_.append(msg.payload.data(), msg.payload.size());
+      text_ += '\n';
+    }
+    cv_.notify_all();
+  }
+  void flush_() override {}
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::mutex textMutex_;
+  std::condition_variable cv_;
+  std::string text_;
+};
+
 Notification note(uint32_t user) {
   Notification n;
   n.userId = user;
@@ -69,6 +112,7 @@ Notification note(uint32_t user) {
 }
 
 TEST(DeliveryQueue, SlotHeldWhileDeliveringAndUntilTheRetryIsQueued) {
+  auto log = CapturedLog::install();
   auto provider = std::make_unique<HeldProvider>();
   HeldProvider* held = provider.get();
   Reports reports;
@@ -86,9 +130,11 @@ TEST(DeliveryQueue, SlotHeldWhileDeliveringAndUntilTheRetryIsQueued) {
   // Being delivered: the only slot is taken.
   EXPECT_EQ(q.size(), 1u);
   EXPECT_FALSE(q.submit(note(2)));
-  // The attempt fails; the notification waits a minute for its retry, still in its slot.
+  // The attempt fails; the notification waits a minute for its retry, still in its slot. Checked
+  // once the queue has logged the retry (it re-queues before the line), not right after the
+  // release, when the worker may not even have seen the failure yet.
   held->release(Attempt::Result::kRetry);
-  for (int i = 0; i < 1000 && q.size() != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(log->waitFor("push to user 1 via held: attempt 1 failed"));
   EXPECT_EQ(q.size(), 1u);
   EXPECT_FALSE(q.submit(note(3)));
   // Stop reports the waiting retry as dropped, nothing else.
@@ -97,6 +143,7 @@ TEST(DeliveryQueue, SlotHeldWhileDeliveringAndUntilTheRetryIsQueued) {
   ASSERT_EQ(reports.seen.size(), 1u);
   EXPECT_EQ(reports.seen[0].first, 1u);
   EXPECT_EQ(reports.seen[0].second, DeliveryQueue::Outcome::kDroppedAtStop);
+  log->uninstall();
 }
 
 TEST(DeliveryQueue, SlotFreedOnceTheOutcomeIsFinal) {

@@ -88,7 +88,7 @@ inline std::vector<nlohmann::json> readRecords(const std::string& file) {
 // Records matching pred, once at least n of them are there (or what there is after timeoutMs).
 inline std::vector<nlohmann::json> waitRecords(const std::string& file, size_t n,
                                                const std::function<bool(const nlohmann::json&)>& pred,
-                                               int timeoutMs = 10000) {
+                                               int timeoutMs = 20000) {
   const int64_t deadline = nowMs() + timeoutMs;
   std::vector<nlohmann::json> found;
   while (true) {
@@ -107,7 +107,7 @@ inline std::string readFile(const std::string& path) {
 }
 
 // true once the file contains text (polled every 20 ms).
-inline bool waitForText(const std::string& path, const std::string& text, int timeoutMs = 10000) {
+inline bool waitForText(const std::string& path, const std::string& text, int timeoutMs = 20000) {
   const int64_t deadline = nowMs() + timeoutMs;
   while (nowMs() < deadline) {
     if (readFile(path).find(text) != std::string::npos) return true;
@@ -135,7 +135,7 @@ struct NodePeers {
         std::vector<std::string>{"/usr/bin/node", scriptDir() + "/webhook_server.js", std::to_string(webhookPort),
                                  webhookRecords},
         dir + "/webhook_node.log");
-    if (!waitForPort(apnsPort, 10000) || !waitForPort(webhookPort, 10000)) {
+    if (!waitForPort(apnsPort, 30000) || !waitForPort(webhookPort, 30000)) {
       throw std::runtime_error("node peers did not start: " + readFile(dir + "/apns_node.log") +
                                readFile(dir + "/webhook_node.log"));
     }
@@ -145,10 +145,10 @@ struct NodePeers {
   std::string apnsConf() const {
     return "ApnsHost=localhost\nApnsPort=" + std::to_string(apnsPort) + "\nApnsKeyFile=" + dir +
            "/apns.p8\nApnsKeyId=KEY1234567\nApnsTeamId=TEAM123456\nApnsTopic=com.example.tt\nApnsCaFile=" + dir +
-           "/cert.pem\nApnsTimeoutMs=3000\n";
+           "/cert.pem\nApnsTimeoutMs=15000\n";
   }
   std::string webhookConf() const {
-    return "WebhookUrl=http://127.0.0.1:" + std::to_string(webhookPort) + "/hook\nWebhookTimeoutMs=3000\n";
+    return "WebhookUrl=http://127.0.0.1:" + std::to_string(webhookPort) + "/hook\nWebhookTimeoutMs=15000\n";
   }
 };
 
