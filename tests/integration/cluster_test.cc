@@ -737,7 +737,20 @@ TEST_F(ClusterTest, CrossServerChatResumesAfterRouteRestart) {
     EXPECT_EQ(res->as<IM::Login::IMLoginRes>().result_code(), bd::REFUSE_REASON_NO_ROUTE_SERVER);
     EXPECT_TRUE(c.waitClosed());
   }
+  // ...and login_server hands out none of them: each withdrew (closed its login link) when its
+  // route link went, rather than being handed to clients that it would refuse.
+  auto httpCodeBecomes = [](const std::string& code) {
+    const int64_t end = nowMs() + 20000;
+    while (nowMs() < end) {
+      if (httpGet(cluster().loginHttpPort()).find("\"code\":" + code) != std::string::npos) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  EXPECT_TRUE(httpCodeBecomes("1")) << httpGet(cluster().loginHttpPort()) << cluster().login().logTail();
   cluster().route().start(cluster().dir(), cluster().routeConf(), cluster().routePort());
+  // Registered again once the route links are back.
+  EXPECT_TRUE(httpCodeBecomes("0")) << httpGet(cluster().loginHttpPort()) << cluster().login().logTail();
 
   // msg_servers reconnect with back-off and re-send their online users; then chat works again.
   bool resumed = false;
