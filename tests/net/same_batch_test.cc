@@ -115,6 +115,30 @@ TEST(SameBatch, SignalStopsAcceptingWhileConnectsArePending) {
   }
 }
 
+TEST(SameBatch, ConnectionCallbackStopsAcceptingInsideTheAcceptLoop) {
+  // The accept loop runs the connection callback; stopping there must end that loop safely.
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    EventDispatch loop;
+    TcpServer server(&loop, "srv");
+    std::string err;
+    ASSERT_TRUE(server.listen("127.0.0.1", 0, 128, &err)) << err;
+    const uint16_t port = server.listenAddresses()[0].port();
+    const int listenFd = findListeningFd(port);
+    ASSERT_GE(listenFd, 0);
+    int accepted = 0;
+    server.setConnectionCallback([&](const TcpConnectionPtr& c) {
+      if (c->connected() && ++accepted == 1) server.stopAccepting();
+    });
+    std::vector<int> clients = connectClients(port, kClients);
+    ASSERT_TRUE(waitAcceptQueue(listenFd, kClients));
+    runOneIteration(loop);
+    EXPECT_EQ(accepted, 1);
+    EXPECT_EQ(server.connectionCount(), 1u);
+    closeAll(clients);
+  }
+}
+
 TEST(SameBatch, SignalDestroysAClientWhoseConnectIsCompleting) {
   // The listener is a plain socket here: the test only needs its accept queue as the sign that the
   // client's connect has completed (its fd is writable).
