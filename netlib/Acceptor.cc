@@ -46,10 +46,8 @@ bool Acceptor::listen(std::string* err) {
 }
 
 void Acceptor::stop() {
-  if (socket_) {
-    socket_->remove();
-    socket_.reset();
-  }
+  // socket_ itself stays until we are destroyed: stop() may run inside its read callback.
+  if (socket_) socket_->remove();
   sockets::close(fd_);
   fd_ = -1;
   sockets::close(idleFd_);
@@ -65,6 +63,7 @@ void Acceptor::handleRead() {
     if (fd >= 0) {
       if (callback_) {
         callback_(fd, peer);
+        if (fd_ < 0) return;  // stopped by the callback
       } else {
         sockets::close(fd);
       }

@@ -26,7 +26,7 @@ class Acceptor {
   void setNewConnectionCallback(NewConnectionCallback cb) { callback_ = std::move(cb); }
   const InetAddress& address() const { return addr_; }  // actual port after listen() with port 0
   bool listening() const { return listening_; }
-  void stop();  // stop accepting and close the listening fd
+  void stop();  // stop accepting and close the listening fd; safe from the accept callback
 
  private:
   void handleRead();

@@ -40,7 +40,9 @@ class BaseSocket {
   void enableWriting() { events_ |= kWriteEvents; update(); }
   void disableWriting() { events_ &= ~kWriteEvents; update(); }
   void disableAll() { events_ = 0; update(); }
-  // Unregisters from the loop; must be called before destruction if ever registered.
+  // Unregisters from the loop; must be called before destruction if ever registered. Once it is
+  // unregistered (here or by disableAll()) no event of the batch being dispatched reaches it, so
+  // another socket's callback may destroy it; its own callback must defer that (post()).
   void remove();
 
   void handleEvent(uint32_t revents);

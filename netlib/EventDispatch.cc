@@ -80,9 +80,14 @@ void EventDispatch::loop() {
       spdlog::critical("epoll_wait: {}", std::strerror(errno));
       break;
     }
-    for (int i = 0; i < n; ++i) {
-      static_cast<BaseSocket*>(events[i].data.ptr)->handleEvent(events[i].events);
+    batch_ = events.data();
+    batchEnd_ = n;
+    for (batchNext_ = 0; batchNext_ < batchEnd_;) {
+      const epoll_event ev = events[batchNext_++];
+      if (ev.data.ptr) static_cast<BaseSocket*>(ev.data.ptr)->handleEvent(ev.events);
     }
+    batch_ = nullptr;
+    batchEnd_ = batchNext_ = 0;
     if (static_cast<size_t>(n) == events.size()) events.resize(events.size() * 2);
     runPosted();
     if (!hooks_.empty()) runHooks();
@@ -213,6 +218,7 @@ void EventDispatch::updateSocket(BaseSocket* s) {
       spdlog::error("epoll_ctl DEL fd {}: {}", s->fd(), std::strerror(errno));
     }
     s->setRegistered(false);
+    dropPendingEvents(s);
   } else if (::epoll_ctl(epollFd_, EPOLL_CTL_MOD, s->fd(), &ev) != 0) {
     spdlog::error("epoll_ctl MOD fd {}: {}", s->fd(), std::strerror(errno));
   }
@@ -224,6 +230,17 @@ void EventDispatch::removeSocket(BaseSocket* s) {
     epoll_event ev{};
     ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, s->fd(), &ev);
     s->setRegistered(false);
+    dropPendingEvents(s);
+  }
+}
+
+void EventDispatch::dropPendingEvents(BaseSocket* s) {
+  // s left epoll while a batch is being dispatched, maybe from another socket's callback that is
+  // about to destroy it (SIGTERM stopping the listeners, a timer dropping a client). Its entry later
+  // in this batch would call into freed memory, or into a new socket at the same address: clear it.
+  // epoll is level-triggered, so a socket registered again still hears of it on the next wait.
+  for (int i = batchNext_; i < batchEnd_; ++i) {
+    if (batch_[i].data.ptr == s) batch_[i].data.ptr = nullptr;
   }
 }
 

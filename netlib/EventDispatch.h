@@ -17,6 +17,8 @@
 #include "netlib/BaseSocket.h"
 #include "netlib/TimerQueue.h"
 
+struct epoll_event;
+
 namespace tt::net {
 
 class EventDispatch {
@@ -64,6 +66,7 @@ class EventDispatch {
   void handleWakeup();
   void runPosted();
   void runHooks();
+  void dropPendingEvents(BaseSocket* s);
   TimerId addTimer(int64_t delayMs, int64_t intervalMs, Functor fn);
 
   const std::thread::id threadId_;
@@ -73,6 +76,10 @@ class EventDispatch {
   bool looping_ = false;
   int64_t now_;
   uint64_t iterations_ = 0;
+  // The batch loop() is dispatching, and the index of the next entry: see dropPendingEvents().
+  epoll_event* batch_ = nullptr;
+  int batchEnd_ = 0;
+  int batchNext_ = 0;
   std::unique_ptr<BaseSocket> wakeupSocket_;
   std::unique_ptr<TimerQueue> timers_;
 

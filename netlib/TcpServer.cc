@@ -11,7 +11,7 @@ TcpServer::TcpServer(EventDispatch* loop, std::string name) : loop_(loop), name_
 
 TcpServer::~TcpServer() {
   loop_->assertInLoopThread();
-  stopAccepting();
+  acceptors_.clear();  // ~Acceptor stops listening
   for (auto& [id, conn] : connections_) {
     // Disarm the close callback: it would look us up while we are being destroyed.
     conn->setCloseCallback(nullptr);
@@ -27,7 +27,7 @@ bool TcpServer::listen(const std::string& ip, uint16_t port, int backlog, std::s
     if (err) *err = "'" + ip + "' is not a numeric IPv4/IPv6 address";
     return false;
   }
-  auto acceptor = std::make_unique<Acceptor>(loop_, *addr, backlog);
+  auto acceptor = std::make_shared<Acceptor>(loop_, *addr, backlog);
   if (!acceptor->listen(err)) return false;
   acceptor->setNewConnectionCallback([this](int fd, const InetAddress& peer) { newConnection(fd, peer); });
   spdlog::info("{}: listening on {}", name_, acceptor->address().toString());
@@ -67,6 +67,9 @@ void TcpServer::removeConnection(const TcpConnectionPtr& conn) {
 
 void TcpServer::stopAccepting() {
   for (auto& a : acceptors_) a->stop();
+  if (acceptors_.empty()) return;
+  // Closed now, destroyed on the next turn: we may be inside an acceptor's own accept loop.
+  loop_->post([gone = std::move(acceptors_)] {});
   acceptors_.clear();
 }
 

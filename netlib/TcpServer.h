@@ -40,6 +40,8 @@ class TcpServer {
   TcpConnectionPtr find(ConnId id) const;
   const std::unordered_map<ConnId, TcpConnectionPtr>& connections() const { return connections_; }
 
+  // Loop thread, from anywhere (a signal handler, a connection callback run by the accept loop):
+  // nothing is accepted after it returns.
   void stopAccepting();
   // Closes every connection (their close callbacks run).
   void closeAll();
@@ -50,7 +52,7 @@ class TcpServer {
 
   EventDispatch* loop_;
   const std::string name_;
-  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::vector<std::shared_ptr<Acceptor>> acceptors_;  // shared: stopAccepting() defers their end
   std::unordered_map<ConnId, TcpConnectionPtr> connections_;
   ConnectionCallback connectionCallback_;
   MessageCallback messageCallback_;
