@@ -317,6 +317,26 @@ std::string formatValue(double v) {
   return fmt::format("{}", v);
 }
 
+CallbackHandle connectionsGauge(const std::string& daemon,
+                                std::function<std::vector<std::pair<std::string, double>>()> fn) {
+  return Registry::global().addCallback("ttsuite_connections", "Open connections, by daemon and kind.", Type::kGauge,
+                                        {"daemon", "kind"}, [daemon, fn = std::move(fn)] {
+                                          std::vector<Sample> out;
+                                          for (auto& [kind, n] : fn()) out.push_back({{daemon, kind}, n});
+                                          return out;
+                                        });
+}
+
+CallbackHandle upstreamLinksGauge(const std::string& daemon, std::function<std::vector<LinkState>()> fn) {
+  return Registry::global().addCallback(
+      "ttsuite_upstream_link_up", "1 while the link to that upstream server is connected, else 0.", Type::kGauge,
+      {"daemon", "kind", "peer"}, [daemon, fn = std::move(fn)] {
+        std::vector<Sample> out;
+        for (auto& l : fn()) out.push_back({{daemon, l.kind, l.peer}, l.up ? 1.0 : 0.0});
+        return out;
+      });
+}
+
 std::vector<CallbackHandle> registerProcessMetrics(Registry& registry) {
   auto single = [](double v) { return std::vector<Sample>{Sample{{}, v}}; };
   static const long pageSize = ::sysconf(_SC_PAGESIZE);

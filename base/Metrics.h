@@ -178,6 +178,19 @@ std::string escapeLabelValue(const std::string& v);  // \ " and newline
 std::string escapeHelp(const std::string& v);        // \ and newline
 std::string formatValue(double v);                   // shortest round-trip, +Inf/-Inf/NaN
 
+// The series several daemons export, spelled (name, help, labels) in this one place; both on
+// Registry::global(), computed at scrape time like addCallback's.
+//   ttsuite_connections{daemon, kind}: fn gives (kind, open connections) pairs.
+[[nodiscard]] CallbackHandle connectionsGauge(const std::string& daemon,
+                                              std::function<std::vector<std::pair<std::string, double>>()> fn);
+//   ttsuite_upstream_link_up{daemon, kind, peer}: 1 while that configured link is usable.
+struct LinkState {
+  std::string kind;
+  std::string peer;
+  bool up = false;
+};
+[[nodiscard]] CallbackHandle upstreamLinksGauge(const std::string& daemon, std::function<std::vector<LinkState>()> fn);
+
 // process_resident_memory_bytes, process_virtual_memory_bytes, process_open_fds, process_max_fds,
 // process_cpu_seconds_total, process_start_time_seconds (the names every Prometheus client library
 // uses), read from /proc when scraped.

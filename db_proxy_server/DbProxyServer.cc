@@ -63,10 +63,9 @@ void DbProxyServer::registerMetrics() {
   auto& r = metrics::Registry::global();
   using metrics::Sample;
   using metrics::Type;
-  metricHandles_.push_back(r.addCallback("ttsuite_connections", "Open connections, by daemon and kind.", Type::kGauge,
-                                         {"daemon", "kind"}, [this] {
-                                           return std::vector<Sample>{{{"db_proxy_server", "peer"}, double(server_.size())}};
-                                         }));
+  metricHandles_.push_back(metrics::connectionsGauge("db_proxy_server", [this] {
+    return std::vector<std::pair<std::string, double>>{{"peer", double(server_.size())}};
+  }));
   metricHandles_.push_back(r.addCallback(
       "ttsuite_dbproxy_queue_depth", "Requests queued for a worker, not yet started, by queue.", Type::kGauge, {"queue"},
       [this] {

@@ -201,11 +201,10 @@ void FileServer::shutdown() {
 void FileServer::registerMetrics() {
   auto& r = metrics::Registry::global();
   using metrics::Sample;
-  metricHandles_.push_back(r.addCallback(
-      "ttsuite_connections", "Open connections, by daemon and kind.", metrics::Type::kGauge, {"daemon", "kind"}, [this] {
-        return std::vector<Sample>{{{"file_server", "client"}, double(clients_.size())},
-                                   {{"file_server", "msg_server"}, double(msgServers_.size())}};
-      }));
+  metricHandles_.push_back(metrics::connectionsGauge("file_server", [this] {
+    return std::vector<std::pair<std::string, double>>{{"client", double(clients_.size())},
+                                                       {"msg_server", double(msgServers_.size())}};
+  }));
   metricHandles_.push_back(r.addCallback(
       "ttsuite_file_active_tasks", "Transfer tasks not yet ended, by mode (stored offline files not included).",
       metrics::Type::kGauge, {"mode"}, [this] {

@@ -120,12 +120,11 @@ bool LoginServer::start(std::string* err) {
 void LoginServer::registerMetrics() {
   auto& r = metrics::Registry::global();
   using metrics::Sample;
-  metricHandles_.push_back(r.addCallback(
-      "ttsuite_connections", "Open connections, by daemon and kind.", metrics::Type::kGauge, {"daemon", "kind"}, [this] {
-        return std::vector<Sample>{{{"login_server", "msg_server"}, double(msgServers_.size())},
-                                   {{"login_server", "http"}, double(http_.connectionCount())},
-                                   {{"login_server", "legacy_client"}, double(clients_.size())}};
-      }));
+  metricHandles_.push_back(metrics::connectionsGauge("login_server", [this] {
+    return std::vector<std::pair<std::string, double>>{{"msg_server", double(msgServers_.size())},
+                                                       {"http", double(http_.connectionCount())},
+                                                       {"legacy_client", double(clients_.size())}};
+  }));
   metricHandles_.push_back(r.addCallback(
       "ttsuite_login_msg_servers", "msg_servers registered here (their link is up and they sent IMMsgServInfo).",
       metrics::Type::kGauge, {}, [this] { return std::vector<Sample>{{{}, double(registry_.size())}}; }));

@@ -233,31 +233,26 @@ void MsgServer::deliverMessageToUser(uint32_t userId, const std::string& pdu, ne
 void MsgServer::registerMetrics() {
   auto& r = metrics::Registry::global();
   using metrics::Sample;
-  metricHandles_.push_back(r.addCallback(
-      "ttsuite_connections", "Open connections, by daemon and kind.", metrics::Type::kGauge, {"daemon", "kind"}, [this] {
-        size_t online = 0;
-        for (const auto& [id, c] : clients_.connections()) {
-          const ClientSession* s = sessionOf(c);
-          online += s && s->state == ClientSession::State::kOnline;
-        }
-        return std::vector<Sample>{{{"msg_server", "client_logged_in"}, double(online)},
-                                   {{"msg_server", "client_not_logged_in"}, double(clients_.size() - online)}};
-      }));
+  metricHandles_.push_back(metrics::connectionsGauge("msg_server", [this] {
+    size_t online = 0;
+    for (const auto& [id, c] : clients_.connections()) {
+      const ClientSession* s = sessionOf(c);
+      online += s && s->state == ClientSession::State::kOnline;
+    }
+    return std::vector<std::pair<std::string, double>>{{"client_logged_in", double(online)},
+                                                       {"client_not_logged_in", double(clients_.size() - online)}};
+  }));
   metricHandles_.push_back(r.addCallback("ttsuite_msg_online_users", "Users with at least one connection logged in here.",
                                          metrics::Type::kGauge, {}, [this] {
                                            return std::vector<Sample>{{{}, double(users_.userCount())}};
                                          }));
-  metricHandles_.push_back(r.addCallback(
-      "ttsuite_upstream_link_up", "1 while the link to that upstream server is connected, else 0.",
-      metrics::Type::kGauge, {"daemon", "kind", "peer"}, [this] {
-        std::vector<Sample> out;
-        for (const Upstreams* u : {&db_, &login_, &route_, &push_, &file_}) {
-          u->forEachLink([&](const std::string& peer, bool up) {
-            out.push_back({{"msg_server", u->kind(), peer}, up ? 1.0 : 0.0});
-          });
-        }
-        return out;
-      }));
+  metricHandles_.push_back(metrics::upstreamLinksGauge("msg_server", [this] {
+    std::vector<metrics::LinkState> out;
+    for (const Upstreams* u : {&db_, &login_, &route_, &push_, &file_}) {
+      u->forEachLink([&](const std::string& peer, bool up) { out.push_back({u->kind(), peer, up}); });
+    }
+    return out;
+  }));
   metricHandles_.push_back(r.addCallback("ttsuite_msg_pending_requests",
                                          "Client requests waiting for an upstream answer.", metrics::Type::kGauge, {},
                                          [this] { return std::vector<Sample>{{{}, double(pending_.size())}}; }));

@@ -117,11 +117,9 @@ const PushServer::Route* PushServer::routeFor(uint32_t clientType) const {
 void PushServer::registerMetrics() {
   auto& r = metrics::Registry::global();
   using metrics::Sample;
-  metricHandles_.push_back(r.addCallback("ttsuite_connections", "Open connections, by daemon and kind.",
-                                         metrics::Type::kGauge, {"daemon", "kind"}, [this] {
-                                           return std::vector<Sample>{
-                                               {{"push_server", "msg_server"}, double(server_.size())}};
-                                         }));
+  metricHandles_.push_back(metrics::connectionsGauge("push_server", [this] {
+    return std::vector<std::pair<std::string, double>>{{"msg_server", double(server_.size())}};
+  }));
   metricHandles_.push_back(r.addCallback(
       "ttsuite_push_queue_depth", "Pushes in a provider's queue: waiting, waiting for a retry, or being delivered.",
       metrics::Type::kGauge, {"provider"}, [this] {
@@ -134,11 +132,9 @@ void PushServer::registerMetrics() {
       metrics::Type::kGauge, {}, [this] { return std::vector<Sample>{{{}, double(pendingClears_.size())}}; }));
   if (db_) {
     const std::string peer = "db_proxy@" + db_->serverAddress().toString();
-    metricHandles_.push_back(r.addCallback(
-        "ttsuite_upstream_link_up", "1 while the link to that upstream server is connected, else 0.",
-        metrics::Type::kGauge, {"daemon", "kind", "peer"}, [this, peer] {
-          return std::vector<Sample>{{{"push_server", "db_proxy", peer}, db_->connected() ? 1.0 : 0.0}};
-        }));
+    metricHandles_.push_back(metrics::upstreamLinksGauge("push_server", [this, peer] {
+      return std::vector<metrics::LinkState>{{"db_proxy", peer, db_->connected()}};
+    }));
   }
 }
 

@@ -132,11 +132,9 @@ void RouteServer::shutdown() {
 void RouteServer::registerMetrics() {
   auto& r = metrics::Registry::global();
   using metrics::Sample;
-  metricHandles_.push_back(r.addCallback("ttsuite_connections", "Open connections, by daemon and kind.",
-                                         metrics::Type::kGauge, {"daemon", "kind"}, [this] {
-                                           return std::vector<Sample>{
-                                               {{"route_server", "msg_server"}, double(server_.size())}};
-                                         }));
+  metricHandles_.push_back(metrics::connectionsGauge("route_server", [this] {
+    return std::vector<std::pair<std::string, double>>{{"msg_server", double(server_.size())}};
+  }));
   metricHandles_.push_back(r.addCallback(
       "ttsuite_route_online_users", "Users with at least one client (any type) on some msg_server, as reported here.",
       metrics::Type::kGauge, {}, [this] { return std::vector<Sample>{{{}, double(table_.userCount())}}; }));

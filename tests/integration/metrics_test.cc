@@ -211,6 +211,18 @@ IM::Login::IMLoginRes login(PduClient& c, int port, const std::string& name, con
   return pdu->as<IM::Login::IMLoginRes>();
 }
 
+// A single-chat text message as a client sends it (the server fills in id and time).
+IM::Message::IMMsgData textMessage(uint32_t from, uint32_t to, const std::string& text) {
+  IM::Message::IMMsgData msg;
+  msg.set_from_user_id(from);
+  msg.set_to_session_id(to);
+  msg.set_msg_id(0);
+  msg.set_create_time(0);
+  msg.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
+  msg.set_msg_data(tt::client::encryptText(text));
+  return msg;
+}
+
 class MetricsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { cluster_ = new Cluster; }
@@ -345,30 +357,15 @@ TEST_F(MetricsTest, PrometheusScrapesEveryDaemonAndCountsTheChat) {
   // Under MaxMsgPerSecond (20): every one of them is stored and acked.
   constexpr int kMessages = 15;
   for (int i = 0; i < kMessages; ++i) {
-    IM::Message::IMMsgData msg;
-    msg.set_from_user_id(aliceId);
-    msg.set_to_session_id(bobId);
-    msg.set_msg_id(0);
-    msg.set_create_time(0);
-    msg.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-    msg.set_msg_data(tt::client::encryptText("metrics " + std::to_string(i), "12345678901234567890123456789012"));
-    ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, static_cast<uint16_t>(100 + i), msg));
+    ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, static_cast<uint16_t>(100 + i),
+                           textMessage(aliceId, bobId, "metrics " + std::to_string(i))));
     auto ack = alice.receiveCommand(bd::CID_MSG_DATA_ACK, 20000);
     ASSERT_TRUE(ack) << "message " << i << " not acked";
     EXPECT_EQ(ack->seq(), 100 + i);
   }
   for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(bob.receiveCommand(bd::CID_MSG_DATA, 20000)) << "delivery " << i;
   // One message to herself: refused before storing, never acked, counted as rejected.
-  {
-    IM::Message::IMMsgData self;
-    self.set_from_user_id(aliceId);
-    self.set_to_session_id(aliceId);
-    self.set_msg_id(0);
-    self.set_create_time(0);
-    self.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-    self.set_msg_data(tt::client::encryptText("to me", "12345678901234567890123456789012"));
-    ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, 999, self));
-  }
+  ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, 999, textMessage(aliceId, aliceId, "to me")));
 
   PrometheusProcess prom(c.dir, c.targets());
   ASSERT_TRUE(waitFor([&] { return prom.ready(); })) << "prometheus did not become ready";
