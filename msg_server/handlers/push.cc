@@ -26,7 +26,7 @@
 #include "IM.Message.pb.h"
 #include "IM.Server.pb.h"
 #include "msg_server/MsgServer.h"
-#include "tools/client/MsgCrypto.h"
+#include "proto/ContentCodec.h"
 
 namespace tt::msg {
 
@@ -230,7 +230,7 @@ void sendPush(MsgServer& server, const JobPtr& job, const IM::Server::IMGetDevic
   }
   IM::Server::IMPushToUserReq req;
   std::optional<std::string> plain;
-  if (!isAudio(job->msgType)) plain = client::decryptText(job->data, server.options().aesKey);
+  if (!isAudio(job->msgType)) plain = tt::codec::decryptText(job->data, server.options().aesKey);
   req.set_flash(pushAlertText(nick, job->msgType, plain ? *plain : std::string(), plain.has_value()));
   req.set_data(pushData(*job));
   for (const auto& t : tokens.user_token_info()) {

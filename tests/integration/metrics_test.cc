@@ -34,7 +34,7 @@
 #include "IM.Message.pb.h"
 #include "PduClient.h"
 #include "StorageFixture.h"
-#include "tools/client/MsgCrypto.h"
+#include "proto/ContentCodec.h"
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -198,7 +198,7 @@ IM::Login::IMLoginRes login(PduClient& c, int port, const std::string& name, con
   EXPECT_TRUE(c.connect(port));
   IM::Login::IMLoginReq req;
   req.set_user_name(name);
-  req.set_password(tt::client::md5Hex(password));
+  req.set_password(tt::codec::md5Hex(password));
   req.set_online_status(bd::USER_STATUS_ONLINE);
   req.set_client_type(bd::CLIENT_TYPE_ANDROID);
   req.set_client_version("metrics_test");
@@ -266,7 +266,7 @@ class MetricsTest : public ::testing::Test {
                   std::to_string(loginMsgPort) + "\nRouteServerIP1=127.0.0.1\nRouteServerPort1=" +
                   std::to_string(routePort) + "\nPushServerIP1=127.0.0.1\nPushServerPort1=" + std::to_string(pushPort) +
                   "\nFileServerIP1=127.0.0.1\nFileServerPort1=" + std::to_string(fileMsgPort) +
-                  "\naesKey=12345678901234567890123456789012\n" + metricsConf(job),
+                  "\naesKey=" + std::string(tt::codec::kDefaultAesKey) + "\n" + metricsConf(job),
               msgPorts[i]);
       }
     }
@@ -351,7 +351,7 @@ TEST_F(MetricsTest, PrometheusScrapesEveryDaemonAndCountsTheChat) {
     msg.set_msg_id(0);
     msg.set_create_time(0);
     msg.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-    msg.set_msg_data(tt::client::encryptText("metrics " + std::to_string(i), "12345678901234567890123456789012"));
+    msg.set_msg_data(tt::codec::encryptText("metrics " + std::to_string(i)));
     ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, static_cast<uint16_t>(100 + i), msg));
     auto ack = alice.receiveCommand(bd::CID_MSG_DATA_ACK, 20000);
     ASSERT_TRUE(ack) << "message " << i << " not acked";
@@ -366,7 +366,7 @@ TEST_F(MetricsTest, PrometheusScrapesEveryDaemonAndCountsTheChat) {
     self.set_msg_id(0);
     self.set_create_time(0);
     self.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-    self.set_msg_data(tt::client::encryptText("to me", "12345678901234567890123456789012"));
+    self.set_msg_data(tt::codec::encryptText("to me"));
     ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, 999, self));
   }
 

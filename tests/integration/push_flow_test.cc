@@ -27,8 +27,8 @@
 #include "IM.Server.pb.h"
 #include "PduClient.h"
 #include "StorageFixture.h"
+#include "proto/ContentCodec.h"
 #include "push/PushPeers.h"
-#include "tools/client/MsgCrypto.h"
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -95,7 +95,7 @@ class PushFlowTest : public ::testing::Test {
       if (!c.connect(port)) return false;
       IM::Login::IMLoginReq req;
       req.set_user_name(userName(uid));
-      req.set_password(tt::client::md5Hex("ttsuite"));
+      req.set_password(tt::codec::md5Hex("ttsuite"));
       req.set_online_status(bd::USER_STATUS_ONLINE);
       req.set_client_type(type);
       if (!c.send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_USERLOGIN, 1, req)) return false;
@@ -118,7 +118,7 @@ class PushFlowTest : public ::testing::Test {
     msg.set_msg_id(0);
     msg.set_create_time(0);
     msg.set_msg_type(group ? bd::MSG_TYPE_GROUP_TEXT : bd::MSG_TYPE_SINGLE_TEXT);
-    msg.set_msg_data(tt::client::encryptText(text));
+    msg.set_msg_data(tt::codec::encryptText(text));
     const uint16_t s = ++seq;
     if (!c.send(bd::SID_MSG, bd::CID_MSG_DATA, s, msg)) return false;
     auto ack = c.receiveCommand(bd::CID_MSG_DATA_ACK, 8000);
@@ -321,7 +321,7 @@ TEST_F(PushFlowTest, BurstOfMessagesPushesEachOfflineReceiverOnce) {
     msg.set_msg_id(0);
     msg.set_create_time(0);
     msg.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-    msg.set_msg_data(tt::client::encryptText(text));
+    msg.set_msg_data(tt::codec::encryptText(text));
     ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, ++seq, msg));
   }
   for (size_t i = 0; i < std::size(burst); ++i) {

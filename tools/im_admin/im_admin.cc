@@ -33,6 +33,7 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/ContentCodec.h"
 
 namespace {
 
@@ -259,7 +260,7 @@ std::string passwordFrom(const Args& args) {
 }
 
 std::string storedCredential(const std::string& password) {
-  std::string stored = tt::auth::hashCredential(tt::auth::md5Hex(password));
+  std::string stored = tt::auth::hashCredential(tt::codec::md5Hex(password));
   if (stored.empty()) throw AdminError("password hashing failed (OpenSSL)");
   return stored;
 }
