@@ -25,6 +25,7 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/InternalCommands.h"
 
 namespace tt::dbproxy {
 
@@ -104,11 +105,10 @@ void storeDeviceToken(db::RedisConn& redis, uint32_t uid, uint32_t clientType, c
 }
 
 // push_server's clear of a token the push provider called invalid (IMDeviceTokenReq with an empty
-// device_token and attach_data "tt-clear-if-token:<token>"): clears device_<uid> only if it still
-// holds that token. WATCH makes it compare-and-clear: if the user registers a new token between
-// the read and the EXEC, the EXEC is refused and the new token stays.
-constexpr std::string_view kClearIfTokenPrefix = "tt-clear-if-token:";
-
+// device_token and attach_data internal::kClearIfTokenPrefix + token, proto/InternalCommands.h):
+// clears device_<uid> only if it still holds that token. WATCH makes it compare-and-clear: if the
+// user registers a new token between the read and the EXEC, the EXEC is refused and the new token
+// stays.
 bool clearIfStillToken(db::RedisConn& redis, uint32_t uid, std::string_view expected) {
   redis.command({"WATCH", userTokenKey(uid)});
   const auto current = getString(redis, userTokenKey(uid));
@@ -127,9 +127,9 @@ void onDeviceToken(DbContext& ctx, const IM::Login::IMDeviceTokenReq& req) {
   }
   try {
     auto redis = ctx.storage.cache("token").acquire(kAcquireTimeoutMs);
-    if (req.device_token().empty() && startsWith(req.attach_data(), kClearIfTokenPrefix)) {
-      const std::string_view expected = std::string_view(req.attach_data()).substr(kClearIfTokenPrefix.size());
-      if (clearIfStillToken(*redis, req.user_id(), expected)) {
+    const auto expected = req.device_token().empty() ? tt::internal::clearIfTokenOf(req.attach_data()) : std::nullopt;
+    if (expected) {
+      if (clearIfStillToken(*redis, req.user_id(), *expected)) {
         spdlog::info("device token of user {} cleared (invalid at the push provider)", req.user_id());
       } else {
         spdlog::info("device token of user {} kept: it is no longer the one the push provider refused", req.user_id());

@@ -28,6 +28,7 @@
 #include "PduClient.h"
 #include "StorageFixture.h"
 #include "proto/ContentCodec.h"
+#include "proto/InternalCommands.h"
 #include "push/PushPeers.h"
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
@@ -42,7 +43,6 @@ using namespace tt::test::push;
 namespace {
 
 constexpr uint32_t kAlice = 1, kBob = 2, kBarrier = 3, kMember = 4, kShielded = 5;
-constexpr uint32_t kAnyDeviceStatQuery = 0xffffffffu;  // route_server/RouteServer.h
 
 std::string hexToken(char c, const std::string& prefix = "") { return prefix + std::string(64 - prefix.size(), c); }
 const std::string kBobToken = hexToken('b');
@@ -161,7 +161,7 @@ class PushFlowTest : public ::testing::Test {
     return rsp ? rsp->total_cnt() : 0;
   }
   // route_server's any-device answer for uid, asked as a (user-less) msg_server would.
-  static bool anyDeviceOnline(uint32_t uid, uint32_t queryUser = kAnyDeviceStatQuery) {
+  static bool anyDeviceOnline(uint32_t uid, uint32_t queryUser = tt::internal::kAnyDeviceStatQuery) {
     PduClient r;
     if (!r.connect(ClusterFixture::instance().routePort())) return false;
     IM::Buddy::IMUsersStatReq req;
@@ -352,10 +352,10 @@ TEST_F(PushFlowTest, GoneTokenIsClearedInDbProxy) {
 
   // Compare-and-clear: a clear for a token the user has since replaced leaves the new one.
   setToken(kBob, kBobToken);
-  setToken(kBob, "", "tt-clear-if-token:" + gone);
+  setToken(kBob, "", tt::internal::clearIfTokenAttachData(gone));
   ASSERT_TRUE(tokenOf(kBob).has_value());
   EXPECT_EQ(tokenOf(kBob)->token(), kBobToken);
-  setToken(kBob, "", "tt-clear-if-token:" + kBobToken);
+  setToken(kBob, "", tt::internal::clearIfTokenAttachData(kBobToken));
   EXPECT_FALSE(tokenOf(kBob).has_value());
 }
 
