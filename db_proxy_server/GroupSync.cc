@@ -11,12 +11,9 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/RedisKeys.h"
 
 namespace tt::dbproxy {
-
-namespace {
-constexpr const char* kWatermarkKey = "last_update_group";
-}
 
 GroupSync::GroupSync(DbContext& ctx, int64_t intervalMs) : ctx_(ctx), intervalMs_(intervalMs) {
   TerminationSignalsBlocked blocked;
@@ -51,8 +48,8 @@ void GroupSync::run() {
 size_t GroupSync::runOnce() {
   uint64_t watermark = 0;
   {
-    auto redis = ctx_.storage.cache("unread").acquire(2000);
-    auto reply = redis->command({"GET", kWatermarkKey});
+    auto redis = ctx_.storage.cache(rediskey::kUnreadInstance).acquire(2000);
+    auto reply = redis->command({"GET", rediskey::kGroupSyncWatermarkKey});
     if (reply.isString()) watermark = std::stoull(reply.str);
   }
   auto lease = ctx_.storage.master().acquire(2000);
@@ -74,8 +71,8 @@ size_t GroupSync::runOnce() {
   const uint64_t nowSec = tt::unixSeconds();
   if (newest >= nowSec) newest = nowSec - 1;
   if (newest > watermark) {
-    auto redis = ctx_.storage.cache("unread").acquire(2000);
-    redis->command({"SET", kWatermarkKey, std::to_string(newest)});
+    auto redis = ctx_.storage.cache(rediskey::kUnreadInstance).acquire(2000);
+    redis->command({"SET", rediskey::kGroupSyncWatermarkKey, std::to_string(newest)});
   }
   return groups.size();
 }

@@ -19,6 +19,7 @@
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
 #include "netlib/ImPdu.h"
+#include "proto/RedisKeys.h"
 
 namespace tt::dbproxy {
 
@@ -428,15 +429,14 @@ void MessageStore::bumpCounters(const std::vector<Job*>& stored) {
     const auto& m = j->msg;
     if (isGroupType(m.msg_type())) {
       // The sender has read its own group up to this message.
-      cmds.push_back({"HSET", std::to_string(m.from_user_id()) + "_" + std::to_string(m.to_session_id()) +
-                                  "_im_user_group",
-                      "count", std::to_string(m.msg_id())});
+      cmds.push_back({"HSET", rediskey::groupReadKey(m.from_user_id(), m.to_session_id()), rediskey::kGroupReadField,
+                      std::to_string(m.msg_id())});
     } else {
-      cmds.push_back({"HINCRBY", "unread_" + std::to_string(m.to_session_id()), std::to_string(m.from_user_id()), "1"});
+      cmds.push_back({"HINCRBY", rediskey::unreadKey(m.to_session_id()), std::to_string(m.from_user_id()), "1"});
     }
   }
   try {
-    auto lease = ctx_.storage.cache("unread").acquire(kAcquireTimeoutMs);
+    auto lease = ctx_.storage.cache(rediskey::kUnreadInstance).acquire(kAcquireTimeoutMs);
     lease->pipeline(cmds);
   } catch (const std::exception& e) {
     spdlog::error("unread counters for {} stored messages not updated: {}", stored.size(), e.what());

@@ -25,6 +25,7 @@
 #include "netlib/Dispatcher.h"
 #include "netlib/EventDispatch.h"
 #include "netlib/ImServer.h"
+#include "proto/ContentCodec.h"
 
 namespace IM::Message {
 class IMMsgData;
@@ -50,7 +51,7 @@ struct MsgServerOptions {
   int64_t mobileTimeoutMs = 300000;  // silent mobile client closed after this
   int64_t upstreamTimeoutMs = 15000;  // an upstream answer later than this fails the request
   uint32_t maxMessagesPerSecond = 20;
-  std::string aesKey = "12345678901234567890123456789012";
+  std::string aesKey = std::string(tt::codec::kDefaultAesKey);
   int64_t shutdownTimeoutMs = 5000;
 };
 

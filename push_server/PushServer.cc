@@ -6,6 +6,7 @@
 #include "IM.Login.pb.h"
 #include "IM.Server.pb.h"
 #include "netlib/PduMetrics.h"
+#include "proto/InternalCommands.h"
 
 namespace tt::push {
 
@@ -253,7 +254,7 @@ void PushServer::flushClears() {
     req.set_user_id(n.userId);
     req.set_device_token("");
     req.set_client_type(static_cast<bd::ClientType>(n.clientType));
-    req.set_attach_data(std::string(kClearIfTokenPrefix) + n.token);
+    req.set_attach_data(tt::internal::clearIfTokenAttachData(n.token));
     db_->send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_DEVICETOKEN, 0, req);
   }
   pendingClears_.clear();

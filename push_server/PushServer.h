@@ -25,10 +25,6 @@
 
 namespace tt::push {
 
-// attach_data prefix of the IMDeviceTokenReq push_server sends to clear an invalid token: db_proxy
-// clears device_<uid> only if it still holds the token that follows the prefix.
-inline constexpr const char kClearIfTokenPrefix[] = "tt-clear-if-token:";
-
 struct PushOptions {
   std::vector<std::string> listenIps{"127.0.0.1"};
   uint16_t listenPort = 8500;

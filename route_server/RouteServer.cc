@@ -10,6 +10,7 @@
 #include "IM.Server.pb.h"
 #include "IM.SwitchService.pb.h"
 #include "netlib/PduMetrics.h"
+#include "proto/InternalCommands.h"
 
 namespace tt::route {
 
@@ -198,7 +199,7 @@ void RouteServer::registerHandlers() {
         rsp.set_user_id(m.user_id());
         // TeamTalk's answer is ONLINE only for a PC client; msg_server's push path asks with the
         // any-device marker instead ("is any client of this user up anywhere?").
-        const bool anyDevice = m.user_id() == kAnyDeviceStatQuery;
+        const bool anyDevice = m.user_id() == tt::internal::kAnyDeviceStatQuery;
         for (uint32_t id : m.user_id_list()) {
           bd::UserStat* s = rsp.add_user_stat_list();
           s->set_user_id(id);

@@ -20,12 +20,6 @@
 
 namespace tt::route {
 
-// IMUsersStatReq.user_id of an internal query from msg_server (never a real user: msg_server stamps
-// client requests with the logged-in id): answer ONLINE when the user has a client of any type
-// connected anywhere, not only a PC client. msg_server uses it to push only to users with no
-// device online.
-inline constexpr uint32_t kAnyDeviceStatQuery = 0xffffffffu;
-
 struct RouteOptions {
   std::vector<std::string> listenIps{"0.0.0.0"};
   uint16_t listenPort = 8200;

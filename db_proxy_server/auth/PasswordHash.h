@@ -10,10 +10,11 @@
 //
 //   pbkdf2-sha256$<iterations>$<salt base64>$<hash base64>
 //
-// (standard RFC 4648 Base64 with '=' padding; 16-byte salt, 32-byte key). Because the iteration
-// count travels with each hash, raising kDefaultIterations later only affects new hashes; old
-// ones keep verifying. One verify costs ~32 ms of CPU (see kDefaultIterations), which is why the
-// login path puts CredentialCache in front of it for reconnect storms.
+// (standard RFC 4648 Base64 with '=' padding, tt::codec::base64Encode in proto/ContentCodec.h,
+// where md5Hex is too; 16-byte salt, 32-byte key). Because the iteration count travels with each
+// hash, raising kDefaultIterations later only affects new hashes; old ones keep verifying. One
+// verify costs ~32 ms of CPU (see kDefaultIterations), which is why the login path puts
+// CredentialCache in front of it for reconnect storms.
 
 #include <cstddef>
 #include <cstdint>
@@ -55,14 +56,5 @@ std::string hashCredentialWithSalt(std::string_view credential, std::string_view
 // key in constant time. Never throws: malformed strings, unknown schemes, iteration counts of 0 or
 // above kMaxIterations, bad Base64 and wrong key lengths all return false.
 bool verifyCredential(std::string_view credential, std::string_view stored);
-
-// md5 of the bytes as 32 lowercase hex characters: what the TeamTalk client sends for a password.
-// Used by tools (demo data, im_cli) and tests; the server itself never computes it.
-std::string md5Hex(std::string_view data);
-
-// RFC 4648 Base64 with padding. decode returns false for anything that is not canonical Base64
-// (wrong length, characters outside the alphabet, misplaced padding, non-zero padding bits).
-std::string base64Encode(std::string_view bytes);
-bool base64Decode(std::string_view text, std::string* bytes);
 
 }  // namespace tt::auth

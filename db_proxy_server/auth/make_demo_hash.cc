@@ -11,6 +11,7 @@
 #include <string>
 
 #include "db_proxy_server/auth/PasswordHash.h"
+#include "proto/ContentCodec.h"
 
 namespace {
 
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   }
   if (argc - i < 1 || argc - i > 2) return usage();
 
-  const std::string credential = isCredential ? argv[i] : tt::auth::md5Hex(argv[i]);
+  const std::string credential = isCredential ? argv[i] : tt::codec::md5Hex(argv[i]);
   std::string hashed;
   if (argc - i == 2) {
     std::string salt;

@@ -25,6 +25,7 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/RedisKeys.h"
 
 namespace tt::dbproxy {
 
@@ -156,8 +157,8 @@ uint32_t removeSession(DbContext& ctx, const IM::Buddy::IMRemoveSessionReq& req)
                   {uint64_t{tt::unixSeconds()}, row->u64(0)});
     }
     if (type == BD::SESSION_TYPE_SINGLE) {
-      auto redis = ctx.storage.cache("unread").acquire(kAcquireTimeoutMs);
-      redis->hdel("unread_" + std::to_string(me), {std::to_string(peer)});
+      auto redis = ctx.storage.cache(rediskey::kUnreadInstance).acquire(kAcquireTimeoutMs);
+      redis->hdel(rediskey::unreadKey(me), {std::to_string(peer)});
     }
     return 0;
   } catch (const db::DbError& e) {

@@ -3,7 +3,8 @@
 // original kept a Redis mirror (`group_member_<gid>`) that drifted whenever the web admin wrote
 // MySQL directly. Shield flags stay in Redis `group_set_<gid>` (field `<uid>_1`), as msg_server's
 // push path expects; group read positions stay in the "unread" instance
-// (`<uid>_<gid>_im_user_group` field `count`, a msg id: unread = IMGroup.msgSeq - count).
+// (`<uid>_<gid>_im_user_group` field `count`, a msg id: unread = IMGroup.msgSeq - count). The keys
+// are built by proto/RedisKeys.h.
 #include <algorithm>
 #include <cstdint>
 #include <exception>
@@ -25,6 +26,7 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/RedisKeys.h"
 
 namespace tt::dbproxy {
 
@@ -100,11 +102,9 @@ void echoAttach(const Req& req, Rsp& rsp) {
   if (req.has_attach_data()) rsp.set_attach_data(req.attach_data());
 }
 
-std::string readPositionKey(uint32_t uid, uint32_t gid) {
-  return std::to_string(uid) + "_" + std::to_string(gid) + "_im_user_group";
-}
-std::string shieldKey(uint32_t gid) { return "group_set_" + std::to_string(gid); }
-std::string shieldField(uint32_t uid) { return std::to_string(uid) + "_1"; }
+using rediskey::groupReadKey;
+using rediskey::groupShieldField;
+using rediskey::groupShieldKey;
 
 // Ids in first-seen order, without duplicates and without 0 (never a user).
 IdList dedupe(const google::protobuf::RepeatedField<uint32_t>& ids) {
@@ -184,9 +184,11 @@ void removeMembers(db::MysqlConn& conn, uint32_t gid, const IdList& ids, uint32_
 void setReadPositions(DbContext& ctx, uint32_t gid, const IdList& uids, uint32_t position) {
   if (uids.empty()) return;
   std::vector<std::vector<std::string>> cmds;
-  for (uint32_t uid : uids) cmds.push_back({"HSET", readPositionKey(uid, gid), "count", std::to_string(position)});
+  for (uint32_t uid : uids) {
+    cmds.push_back({"HSET", groupReadKey(uid, gid), rediskey::kGroupReadField, std::to_string(position)});
+  }
   try {
-    auto redis = ctx.storage.cache("unread").acquire(kAcquireTimeoutMs);
+    auto redis = ctx.storage.cache(rediskey::kUnreadInstance).acquire(kAcquireTimeoutMs);
     redis->pipeline(cmds);
   } catch (const db::RedisError& e) {
     spdlog::error("group {}: read positions of {} members not set: {}", gid, uids.size(), e.what());
@@ -196,9 +198,9 @@ void setReadPositions(DbContext& ctx, uint32_t gid, const IdList& uids, uint32_t
 void dropReadPositions(DbContext& ctx, uint32_t gid, const IdList& uids) {
   if (uids.empty()) return;
   std::vector<std::vector<std::string>> cmds;
-  for (uint32_t uid : uids) cmds.push_back({"DEL", readPositionKey(uid, gid)});
+  for (uint32_t uid : uids) cmds.push_back({"DEL", groupReadKey(uid, gid)});
   try {
-    auto redis = ctx.storage.cache("unread").acquire(kAcquireTimeoutMs);
+    auto redis = ctx.storage.cache(rediskey::kUnreadInstance).acquire(kAcquireTimeoutMs);
     redis->pipeline(cmds);
   } catch (const db::RedisError& e) {
     spdlog::warn("group {}: read positions of {} removed members not dropped: {}", gid, uids.size(), e.what());
@@ -229,9 +231,9 @@ std::map<uint32_t, uint32_t> shieldFlags(DbContext& ctx, uint32_t uid, const IdL
   std::map<uint32_t, uint32_t> flags;
   if (gids.empty()) return flags;
   std::vector<std::vector<std::string>> cmds;
-  for (uint32_t gid : gids) cmds.push_back({"HGET", shieldKey(gid), shieldField(uid)});
+  for (uint32_t gid : gids) cmds.push_back({"HGET", groupShieldKey(gid), groupShieldField(uid)});
   try {
-    auto redis = ctx.storage.cache("group_set").acquire(kAcquireTimeoutMs);
+    auto redis = ctx.storage.cache(rediskey::kGroupSetInstance).acquire(kAcquireTimeoutMs);
     auto replies = redis->pipeline(cmds);
     for (size_t i = 0; i < gids.size() && i < replies.size(); ++i) {
       flags[gids[i]] = replies[i].isString() && replies[i].str == "1" ? 1 : 0;
@@ -515,8 +517,8 @@ bool setShield(DbContext& ctx, const IM::Group::IMGroupShieldReq& req) {
       return false;
     }
   }
-  auto redis = ctx.storage.cache("group_set").acquire(kAcquireTimeoutMs);
-  redis->hset(shieldKey(req.group_id()), shieldField(req.user_id()), req.shield_status() ? "1" : "0");
+  auto redis = ctx.storage.cache(rediskey::kGroupSetInstance).acquire(kAcquireTimeoutMs);
+  redis->hset(groupShieldKey(req.group_id()), groupShieldField(req.user_id()), req.shield_status() ? "1" : "0");
   return true;
 }
 
@@ -534,12 +536,12 @@ void onShield(DbContext& ctx, const Request&, IM::Group::IMGroupShieldReq& req, 
 // 0x0711 (msg_server's push path): one ShieldStatus per requested user, from one HMGET.
 void getShields(DbContext& ctx, const IM::Server::IMGroupGetShieldReq& req, IM::Server::IMGroupGetShieldRsp& rsp) {
   if (req.user_id_size() == 0) return;
-  std::vector<std::string> cmd{"HMGET", shieldKey(req.group_id())};
-  for (uint32_t uid : req.user_id()) cmd.push_back(shieldField(uid));
-  auto redis = ctx.storage.cache("group_set").acquire(kAcquireTimeoutMs);
+  std::vector<std::string> cmd{"HMGET", groupShieldKey(req.group_id())};
+  for (uint32_t uid : req.user_id()) cmd.push_back(groupShieldField(uid));
+  auto redis = ctx.storage.cache(rediskey::kGroupSetInstance).acquire(kAcquireTimeoutMs);
   const auto reply = redis->command(cmd);
   if (!reply.isArray() || reply.elements.size() != static_cast<size_t>(req.user_id_size())) {
-    throw db::RedisError("unexpected HMGET reply for " + shieldKey(req.group_id()));
+    throw db::RedisError("unexpected HMGET reply for " + groupShieldKey(req.group_id()));
   }
   for (int i = 0; i < req.user_id_size(); ++i) {
     const auto& e = reply.elements[static_cast<size_t>(i)];

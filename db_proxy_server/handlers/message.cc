@@ -22,6 +22,7 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/RedisKeys.h"
 
 namespace tt::dbproxy {
 
@@ -36,10 +37,8 @@ constexpr uint32_t kMaxListCount = 200;
 // IMGetMsgByIdRsp carries at most 100 messages (docs/PROTOCOL.md §3.6).
 constexpr size_t kMaxByIdCount = 100;
 
-std::string unreadKey(uint32_t user) { return "unread_" + std::to_string(user); }
-std::string groupReadKey(uint32_t user, uint32_t group) {
-  return std::to_string(user) + "_" + std::to_string(group) + "_im_user_group";
-}
+using rediskey::groupReadKey;
+using rediskey::unreadKey;
 
 template <class T>
 std::optional<T> parseNumber(const std::string& s) {
@@ -203,7 +202,7 @@ void handleReadAck(DbContext& ctx, const Msg::IMMsgDataReadAck& ack) {
   const uint32_t me = ack.user_id(), session = ack.session_id();
   if (ack.session_type() == BD::SESSION_TYPE_SINGLE) {
     // Read is per session, as in the original: the whole counter goes, whatever msg_id says.
-    auto redis = ctx.storage.cache("unread").acquire(kAcquireTimeoutMs);
+    auto redis = ctx.storage.cache(rediskey::kUnreadInstance).acquire(kAcquireTimeoutMs);
     redis->hdel(unreadKey(me), {std::to_string(session)});
     return;
   }
@@ -219,8 +218,8 @@ void handleReadAck(DbContext& ctx, const Msg::IMMsgDataReadAck& ack) {
     }
     seq = member->u64(1);
   }
-  auto redis = ctx.storage.cache("unread").acquire(kAcquireTimeoutMs);
-  redis->hset(groupReadKey(me, session), "count", std::to_string(seq));
+  auto redis = ctx.storage.cache(rediskey::kUnreadInstance).acquire(kAcquireTimeoutMs);
+  redis->hset(groupReadKey(me, session), rediskey::kGroupReadField, std::to_string(seq));
 }
 
 // ---- CID_MSG_UNREAD_CNT_REQUEST --------------------------------------------------------------
@@ -262,7 +261,7 @@ void addGroupUnread(db::MysqlConn& conn, db::RedisConn& redis, uint32_t me, Msg:
       {me});
   if (groups.empty()) return;
   std::vector<std::vector<std::string>> reads;
-  for (const auto& g : groups) reads.push_back({"HGET", groupReadKey(me, g.u32(0)), "count"});
+  for (const auto& g : groups) reads.push_back({"HGET", groupReadKey(me, g.u32(0)), rediskey::kGroupReadField});
   const auto positions = redis.pipeline(reads);
   for (size_t i = 0; i < groups.size(); ++i) {
     const uint32_t gid = groups[i].u32(0);
@@ -286,7 +285,7 @@ void handleUnreadCount(DbContext& ctx, const Msg::IMUnreadMsgCntReq& req, Msg::I
   const uint32_t me = req.user_id();
   const bool ok = guarded("unread count", me, [&] {
     auto db = ctx.storage.slave().acquire(kAcquireTimeoutMs);
-    auto redis = ctx.storage.cache("unread").acquire(kAcquireTimeoutMs);
+    auto redis = ctx.storage.cache(rediskey::kUnreadInstance).acquire(kAcquireTimeoutMs);
     addSingleUnread(ctx, *db, *redis, me, rsp);
     addGroupUnread(*db, *redis, me, rsp);
   });

@@ -3,7 +3,7 @@
 //   CID_OTHER_GET_DEVICE_TOKEN_REQ 0x0705 -> IMGetDeviceTokenRsp 0x0706 (tokens + badge counts)
 //
 // Redis "token" holds device_<uid> = "ios:<token>" | "android:<token>" | "<token>" (other client
-// types) and the reverse map device_<token> = "<uid>", as TeamTalk does.
+// types) and the reverse map device_<token> = "<uid>", as TeamTalk does (proto/RedisKeys.h).
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -25,6 +25,8 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/InternalCommands.h"
+#include "proto/RedisKeys.h"
 
 namespace tt::dbproxy {
 
@@ -32,20 +34,19 @@ namespace {
 
 namespace BD = IM::BaseDefine;
 
-constexpr std::string_view kIosPrefix = "ios:";
-constexpr std::string_view kAndroidPrefix = "android:";
+using rediskey::kAndroidTokenPrefix;
+using rediskey::kIosTokenPrefix;
+using rediskey::tokenOwnerKey;
+using rediskey::userTokenKey;
 // APNs tokens are 64 hex characters, FCM tokens a few hundred bytes; anything longer is refused.
 constexpr size_t kMaxTokenBytes = 1024;
-
-std::string userTokenKey(uint32_t uid) { return "device_" + std::to_string(uid); }
-std::string tokenOwnerKey(std::string_view token) { return "device_" + std::string(token); }
 
 bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // The token inside a device_<uid> value, without its client-type prefix.
 std::string_view rawToken(std::string_view stored) {
-  if (startsWith(stored, kIosPrefix)) return stored.substr(kIosPrefix.size());
-  if (startsWith(stored, kAndroidPrefix)) return stored.substr(kAndroidPrefix.size());
+  if (startsWith(stored, kIosTokenPrefix)) return stored.substr(kIosTokenPrefix.size());
+  if (startsWith(stored, kAndroidTokenPrefix)) return stored.substr(kAndroidTokenPrefix.size());
   return stored;
 }
 
@@ -88,13 +89,13 @@ void storeDeviceToken(db::RedisConn& redis, uint32_t uid, uint32_t clientType, c
     // account must stop getting this device's pushes.
     auto previousOwner = getString(redis, tokenOwnerKey(token));
     if (previousOwner && *previousOwner != std::to_string(uid)) {
-      const std::string ownerKey = "device_" + *previousOwner;
+      const std::string ownerKey = userTokenKey(*previousOwner);
       auto ownerValue = getString(redis, ownerKey);
       if (ownerValue && rawToken(*ownerValue) == token) cmds.push_back({"DEL", ownerKey});
     }
     std::string value = token;
-    if (clientType == BD::CLIENT_TYPE_IOS) value = std::string(kIosPrefix) + token;
-    if (clientType == BD::CLIENT_TYPE_ANDROID) value = std::string(kAndroidPrefix) + token;
+    if (clientType == BD::CLIENT_TYPE_IOS) value = std::string(kIosTokenPrefix) + token;
+    if (clientType == BD::CLIENT_TYPE_ANDROID) value = std::string(kAndroidTokenPrefix) + token;
     cmds.push_back({"SET", userTokenKey(uid), value});
     cmds.push_back({"SET", tokenOwnerKey(token), std::to_string(uid)});
   }
@@ -104,11 +105,10 @@ void storeDeviceToken(db::RedisConn& redis, uint32_t uid, uint32_t clientType, c
 }
 
 // push_server's clear of a token the push provider called invalid (IMDeviceTokenReq with an empty
-// device_token and attach_data "tt-clear-if-token:<token>"): clears device_<uid> only if it still
-// holds that token. WATCH makes it compare-and-clear: if the user registers a new token between
-// the read and the EXEC, the EXEC is refused and the new token stays.
-constexpr std::string_view kClearIfTokenPrefix = "tt-clear-if-token:";
-
+// device_token and attach_data internal::kClearIfTokenPrefix + token, proto/InternalCommands.h):
+// clears device_<uid> only if it still holds that token. WATCH makes it compare-and-clear: if the
+// user registers a new token between the read and the EXEC, the EXEC is refused and the new token
+// stays.
 bool clearIfStillToken(db::RedisConn& redis, uint32_t uid, std::string_view expected) {
   redis.command({"WATCH", userTokenKey(uid)});
   const auto current = getString(redis, userTokenKey(uid));
@@ -126,10 +126,10 @@ void onDeviceToken(DbContext& ctx, const IM::Login::IMDeviceTokenReq& req) {
     return;
   }
   try {
-    auto redis = ctx.storage.cache("token").acquire(kAcquireTimeoutMs);
-    if (req.device_token().empty() && startsWith(req.attach_data(), kClearIfTokenPrefix)) {
-      const std::string_view expected = std::string_view(req.attach_data()).substr(kClearIfTokenPrefix.size());
-      if (clearIfStillToken(*redis, req.user_id(), expected)) {
+    auto redis = ctx.storage.cache(rediskey::kTokenInstance).acquire(kAcquireTimeoutMs);
+    const auto expected = req.device_token().empty() ? tt::internal::clearIfTokenOf(req.attach_data()) : std::nullopt;
+    if (expected) {
+      if (clearIfStillToken(*redis, req.user_id(), *expected)) {
         spdlog::info("device token of user {} cleared (invalid at the push provider)", req.user_id());
       } else {
         spdlog::info("device token of user {} kept: it is no longer the one the push provider refused", req.user_id());
@@ -157,7 +157,7 @@ struct PushTarget {
 std::vector<PushTarget> pushableTokens(DbContext& ctx, const std::vector<uint32_t>& uids) {
   std::vector<std::vector<std::string>> cmds;
   for (uint32_t uid : uids) cmds.push_back({"GET", userTokenKey(uid)});
-  auto redis = ctx.storage.cache("token").acquire(kAcquireTimeoutMs);
+  auto redis = ctx.storage.cache(rediskey::kTokenInstance).acquire(kAcquireTimeoutMs);
   auto replies = redis->pipeline(cmds);
   std::vector<PushTarget> out;
   for (size_t i = 0; i < uids.size(); ++i) {
@@ -165,9 +165,9 @@ std::vector<PushTarget> pushableTokens(DbContext& ctx, const std::vector<uint32_
     const std::string& v = replies[i].str;
     PushTarget t;
     t.uid = uids[i];
-    if (startsWith(v, kIosPrefix)) {
+    if (startsWith(v, kIosTokenPrefix)) {
       t.type = BD::CLIENT_TYPE_IOS;
-    } else if (startsWith(v, kAndroidPrefix)) {
+    } else if (startsWith(v, kAndroidTokenPrefix)) {
       t.type = BD::CLIENT_TYPE_ANDROID;
     } else {
       continue;
@@ -210,11 +210,11 @@ void readUserState(DbContext& ctx, std::vector<PushTarget>& targets, std::vector
 // the user's read position (<uid>_<gid>_im_user_group.count; never read = 0).
 void addUnreadCounts(DbContext& ctx, std::vector<PushTarget>& targets, const std::vector<Membership>& groups) {
   std::vector<std::vector<std::string>> cmds;
-  for (const auto& t : targets) cmds.push_back({"HVALS", "unread_" + std::to_string(t.uid)});
+  for (const auto& t : targets) cmds.push_back({"HVALS", rediskey::unreadKey(t.uid)});
   for (const auto& m : groups) {
-    cmds.push_back({"HGET", std::to_string(m.uid) + "_" + std::to_string(m.gid) + "_im_user_group", "count"});
+    cmds.push_back({"HGET", rediskey::groupReadKey(m.uid, m.gid), rediskey::kGroupReadField});
   }
-  auto redis = ctx.storage.cache("unread").acquire(kAcquireTimeoutMs);
+  auto redis = ctx.storage.cache(rediskey::kUnreadInstance).acquire(kAcquireTimeoutMs);
   auto replies = redis->pipeline(cmds);
   std::unordered_map<uint32_t, PushTarget*> byUid;
   for (size_t i = 0; i < targets.size(); ++i) {

@@ -3,8 +3,8 @@
 // to config.maxConns, RAII leases, idle connections checked before reuse and replaced after a
 // Redis restart, quick failure while Redis is down. Thread-safe.
 //
-//   RedisLease r = storage.cache("unread").acquire();
-//   long long n = r->hincrby("unread_" + std::to_string(uid), std::to_string(peer), 1);
+//   RedisLease r = storage.cache(rediskey::kUnreadInstance).acquire();     // proto/RedisKeys.h
+//   long long n = r->hincrby(rediskey::unreadKey(uid), std::to_string(peer), 1);
 
 #include <memory>
 #include <string>

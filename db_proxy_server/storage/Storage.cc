@@ -64,10 +64,13 @@ Storage Storage::fromConfig(const tt::Config& config) {
   }
 
   const std::vector<std::string> caches = config.getRequiredList("CacheInstances", ',');
+  std::string requiredList;
+  for (std::string_view required : kRequiredCaches) {
+    requiredList += (requiredList.empty() ? "" : ", ") + std::string(required);
+  }
   for (std::string_view required : kRequiredCaches) {
     if (std::find(caches.begin(), caches.end(), required) == caches.end()) {
-      config.fail("CacheInstances", "must list '" + std::string(required) +
-                                        "' (required: unread, group_set, token, sync, group_member)");
+      config.fail("CacheInstances", "must list '" + std::string(required) + "' (required: " + requiredList + ")");
     }
   }
   for (const std::string& name : caches) {

@@ -24,14 +24,16 @@
 #include "base/Config.h"
 #include "db_proxy_server/storage/MysqlPool.h"
 #include "db_proxy_server/storage/RedisPool.h"
+#include "proto/RedisKeys.h"
 
 namespace tt::db {
 
 class Storage {
  public:
-  // The cache instances db_proxy_server's handlers use (docs/PROTOCOL.md §5.2).
-  static constexpr std::array<std::string_view, 5> kRequiredCaches{"unread", "group_set", "token", "sync",
-                                                                   "group_member"};
+  // The cache instances db_proxy_server's handlers use (docs/PROTOCOL.md §5.2, proto/RedisKeys.h).
+  static constexpr std::array<std::string_view, 5> kRequiredCaches{
+      rediskey::kUnreadInstance, rediskey::kGroupSetInstance, rediskey::kTokenInstance, rediskey::kSyncInstance,
+      rediskey::kGroupMemberInstance};
 
   // Throws tt::ConfigError naming the file and the key that is missing or bad.
   static Storage fromConfig(const tt::Config& config);

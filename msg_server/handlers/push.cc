@@ -5,9 +5,9 @@
 // After a message is stored and acked (message.cc calls pushStoredMessage):
 //   receivers: single -> the peer; group -> the members but the sender
 //   -> keep those with no device online anywhere: not in our registry, and route_server's
-//      any-device status query (IMUsersStatReq with user_id kAnyDeviceStatQuery) says OFFLINE
-//      (one query per loop turn for every message stored in it; with no route link we cannot
-//      know, and push)
+//      any-device status query (IMUsersStatReq with user_id tt::internal::kAnyDeviceStatQuery,
+//      proto/InternalCommands.h) says OFFLINE (one query per loop turn for every message stored
+//      in it; with no route link we cannot know, and push)
 //   -> group: minus the members who shielded the group (IMGroupGetShieldReq to db_proxy)
 //   -> IMGetDeviceTokenReq to db_proxy (it applies do-not-disturb and sets push_count = unread)
 //   -> one IMPushToUserReq to a live push_server link with the alert text and JSON data.
@@ -26,7 +26,8 @@
 #include "IM.Message.pb.h"
 #include "IM.Server.pb.h"
 #include "msg_server/MsgServer.h"
-#include "tools/client/MsgCrypto.h"
+#include "proto/ContentCodec.h"
+#include "proto/InternalCommands.h"
 
 namespace tt::msg {
 
@@ -34,8 +35,6 @@ using namespace IM::BaseDefine;
 
 namespace {
 
-// route_server/RouteServer.h kAnyDeviceStatQuery: "ONLINE if any client of the user is up".
-constexpr uint32_t kAnyDeviceStatQuery = 0xffffffffu;
 constexpr size_t kMaxFlashBytes = 37;
 constexpr std::string_view kImageStart = "&$#@~^@[{:";
 constexpr std::string_view kImageEnd = ":}]&$~@#@";
@@ -107,7 +106,7 @@ class PushBatcher : public std::enable_shared_from_this<PushBatcher> {
 
   static void query(MsgServer& server, const std::shared_ptr<Batch>& batch, const std::unordered_set<uint32_t>& ids) {
     IM::Buddy::IMUsersStatReq req;
-    req.set_user_id(kAnyDeviceStatQuery);
+    req.set_user_id(tt::internal::kAnyDeviceStatQuery);
     for (uint32_t u : ids) req.add_user_id_list(u);
     Pending p;
     p.onReply = [&server, batch](const net::ImPdu* answer) {
@@ -230,7 +229,7 @@ void sendPush(MsgServer& server, const JobPtr& job, const IM::Server::IMGetDevic
   }
   IM::Server::IMPushToUserReq req;
   std::optional<std::string> plain;
-  if (!isAudio(job->msgType)) plain = client::decryptText(job->data, server.options().aesKey);
+  if (!isAudio(job->msgType)) plain = tt::codec::decryptText(job->data, server.options().aesKey);
   req.set_flash(pushAlertText(nick, job->msgType, plain ? *plain : std::string(), plain.has_value()));
   req.set_data(pushData(*job));
   for (const auto& t : tokens.user_token_info()) {

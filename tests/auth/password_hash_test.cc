@@ -14,9 +14,12 @@
 #include "db_proxy_server/auth/CredentialCache.h"
 #include "db_proxy_server/auth/LoginThrottle.h"
 #include "db_proxy_server/auth/PasswordHash.h"
+#include "proto/ContentCodec.h"
 
 namespace tt::auth {
 namespace {
+
+using codec::md5Hex;  // what a TeamTalk client sends (proto/ContentCodec.h; tested in tests/unit)
 
 // md5hex("ttsuite"): what a TeamTalk client sends for the demo password.
 //   python3 -c 'import hashlib; print(hashlib.md5(b"ttsuite").hexdigest())'
@@ -24,29 +27,6 @@ constexpr char kDemoCredential[] = "ce610a8a8a0c5e8ed0b26b38b8b8733d";
 
 // Test iterations: enough to exercise the KDF, cheap enough to run many times.
 constexpr uint32_t kFast = 1000;
-
-TEST(Md5Hex, KnownValues) {
-  EXPECT_EQ(md5Hex("ttsuite"), kDemoCredential);
-  EXPECT_EQ(md5Hex(""), "d41d8cd98f00b204e9800998ecf8427e");
-  EXPECT_EQ(md5Hex("admin"), "21232f297a57a5a743894a0e4a801fc3");  // the original's IMAdmin seed
-}
-
-TEST(Base64, RoundTripsAndRejectsNonCanonical) {
-  for (std::string s : {std::string(), std::string("f"), std::string("fo"), std::string("foo"),
-                        std::string("foob"), std::string("\0\xff\x10", 3)}) {
-    std::string back;
-    ASSERT_TRUE(base64Decode(base64Encode(s), &back)) << base64Encode(s);
-    EXPECT_EQ(back, s);
-  }
-  EXPECT_EQ(base64Encode("foob"), "Zm9vYg==");
-  std::string out;
-  EXPECT_FALSE(base64Decode("Zm9vYg=", &out));    // length not a multiple of 4
-  EXPECT_FALSE(base64Decode("Zm9vYh==", &out));   // non-zero bits under the padding
-  EXPECT_FALSE(base64Decode("Zm=vYg==", &out));   // padding in the middle
-  EXPECT_FALSE(base64Decode("Zm9v Yg=", &out));   // outside the alphabet
-  EXPECT_FALSE(base64Decode("Zm9vY===", &out));   // three padding characters
-  EXPECT_FALSE(base64Decode("Zm9v-_==", &out));   // URL-safe alphabet is not ours
-}
 
 TEST(PasswordHash, RightAndWrongCredential) {
   const std::string stored = hashCredential(kDemoCredential, kFast);

@@ -10,11 +10,12 @@
 #include <gtest/gtest.h>
 
 #include "FakeServers.h"
+#include "proto/ContentCodec.h"
 #include "tests/net/NetTestUtil.h"
 #include "tools/client/ClientSession.h"
-#include "tools/client/MsgCrypto.h"
 
 using namespace tt::client;
+using namespace tt::codec;
 using namespace tt::net;
 using tt::test::FakeLoginServer;
 using tt::test::FakeMsgServer;

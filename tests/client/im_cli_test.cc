@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "FakeServers.h"
-#include "tools/client/MsgCrypto.h"
+#include "proto/ContentCodec.h"
 
 #ifndef TT_IM_CLI
 #error "TT_IM_CLI (path of the im_cli binary) must be defined by the build"
@@ -145,11 +145,11 @@ TEST(ImCli, PipedSendThroughLoginServerPrintsAckAndIncomingThenExitsAtEof) {
     m.set_msg_id(41);
     m.set_create_time(tt::unixSeconds());
     m.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-    m.set_msg_data(tt::client::encryptText("hello back"));
+    m.set_msg_data(tt::codec::encryptText("hello back"));
     c->send(bd::SID_MSG, bd::CID_MSG_DATA, 0, m);
     m.set_to_session_id(7);
     m.set_msg_type(bd::MSG_TYPE_GROUP_TEXT);
-    m.set_msg_data(tt::client::encryptText("group hello"));
+    m.set_msg_data(tt::codec::encryptText("group hello"));
     c->send(bd::SID_MSG, bd::CID_MSG_DATA, 0, m);
     IM::Message::IMMsgDataAck ack;
     ack.set_user_id(1001);
@@ -176,7 +176,7 @@ TEST(ImCli, PipedSendThroughLoginServerPrintsAckAndIncomingThenExitsAtEof) {
   auto sent = fake.all<IM::Message::IMMsgData>(bd::CID_MSG_DATA);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].to_session_id(), 1002u);
-  EXPECT_EQ(tt::client::decryptText(sent[0].msg_data()).value_or("?"), "hi there");
+  EXPECT_EQ(tt::codec::decryptText(sent[0].msg_data()).value_or("?"), "hi there");
   EXPECT_EQ(fake.count(bd::CID_MSG_DATA_ACK), 2u);  // receipts for the two deliveries
   EXPECT_EQ(fake.count(bd::CID_LOGIN_REQ_LOGINOUT), 1u);
 }
@@ -192,7 +192,7 @@ TEST(ImCli, WrongPasswordSaysLoginFailedAndExitsWithStatus1) {
   EXPECT_TRUE(contains(cli.err(), "login failed: ")) << cli.err();
   EXPECT_TRUE(contains(cli.err(), "用户名/密码错误")) << cli.err();
   ASSERT_EQ(fake.logins.size(), 1u);
-  EXPECT_EQ(fake.logins[0].password(), tt::client::md5Hex("wrong"));
+  EXPECT_EQ(fake.logins[0].password(), tt::codec::md5Hex("wrong"));
 }
 
 TEST(ImCli, UnreachableServerSaysLoginFailed) {
@@ -222,7 +222,7 @@ TEST(ImCli, CommandsUsersHistoryUnknownAndQuit) {
       m->set_from_session_id(id == 2 ? 1002 : 1001);
       m->set_create_time(tt::unixSeconds());
       m->set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-      m->set_msg_data(tt::client::encryptText(id == 2 ? "second" : "first"));
+      m->set_msg_data(tt::codec::encryptText(id == 2 ? "second" : "first"));
     }
     c->send(bd::SID_MSG, bd::CID_MSG_LIST_RESPONSE, pdu.seqNum(), rsp);
   };

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "proto/ContentCodec.h"
+
 namespace tt::test {
 
 namespace {
@@ -46,7 +48,7 @@ std::string ClusterFixture::msgServerConf(size_t i, const std::string& extra) co
   c += "DBServerIP1=127.0.0.1\nDBServerPort1=" + std::to_string(dbProxy_.port()) + "\n";
   c += "LoginServerIP1=127.0.0.1\nLoginServerPort1=" + std::to_string(loginMsgPort_) + "\n";
   c += "RouteServerIP1=127.0.0.1\nRouteServerPort1=" + std::to_string(routePort_) + "\n";
-  c += "aesKey=12345678901234567890123456789012\nLogLevel=debug\n";
+  c += "aesKey=" + std::string(tt::codec::kDefaultAesKey) + "\nLogLevel=debug\n";
   return c + extra;
 }
 

@@ -44,8 +44,8 @@
 #include "StorageFixture.h"
 #include "netlib/EventDispatch.h"
 #include "netlib/ImPdu.h"
+#include "proto/ContentCodec.h"
 #include "tools/client/ClientSession.h"
-#include "tools/client/MsgCrypto.h"
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -115,7 +115,7 @@ std::optional<IM::Login::IMLoginRes> rawLogin(PduClient& c, int port, uint32_t u
     if (!c.connect(port)) return std::nullopt;
     IM::Login::IMLoginReq req;
     req.set_user_name(userName(userId));
-    req.set_password(tt::client::md5Hex(password));
+    req.set_password(tt::codec::md5Hex(password));
     req.set_online_status(bd::USER_STATUS_ONLINE);
     req.set_client_type(type);
     req.set_client_version("cluster_test");
@@ -499,7 +499,7 @@ TEST_F(ClusterTest, CrossServerChatBothWaysAckAfterStore) {
                   " AND msgId = " + std::to_string(msgId) + " AND fromId = " + std::to_string(from) +
                   " AND toId = " + std::to_string(to));
       if (content.empty()) return "message " + std::to_string(msgId) + " not stored when the ack arrived";
-      auto plain = tt::client::decryptText(content);
+      auto plain = tt::codec::decryptText(content);
       if (!plain || *plain != text) return "stored content does not decrypt to the text";
       return "stored";
     };
@@ -575,7 +575,7 @@ TEST_F(ClusterTest, OfflineMessagesUnreadHistoryAndReadNotify) {
     EXPECT_EQ(info.unread_cnt(), 3u);
     EXPECT_EQ(info.latest_msg_id(), ids[2]);
     EXPECT_EQ(info.latest_msg_from_user_id(), kAlice);
-    EXPECT_EQ(tt::client::decryptText(info.latest_msg_data()).value_or("?"), texts[2]);
+    EXPECT_EQ(tt::codec::decryptText(info.latest_msg_data()).value_or("?"), texts[2]);
   }
   EXPECT_TRUE(found) << "no unread entry for alice";
   EXPECT_GE(u->total_cnt(), 3u);
@@ -587,7 +587,7 @@ TEST_F(ClusterTest, OfflineMessagesUnreadHistoryAndReadNotify) {
     const auto& m = h->msg_list(i);
     EXPECT_EQ(m.msg_id(), ids[2 - i]);
     EXPECT_EQ(m.from_session_id(), kAlice);
-    EXPECT_EQ(tt::client::decryptText(m.msg_data()).value_or("?"), texts[2 - i]);
+    EXPECT_EQ(tt::codec::decryptText(m.msg_data()).value_or("?"), texts[2 - i]);
   }
   // Checked after requests answered on both connections (db_proxy and route round trips).
   unread(bobPhone);
@@ -728,7 +728,7 @@ TEST_F(ClusterTest, CrossServerChatResumesAfterRouteRestart) {
     ASSERT_TRUE(c.connect(port(0)));
     IM::Login::IMLoginReq req;
     req.set_user_name(userName(5));
-    req.set_password(tt::client::md5Hex(kPassword));
+    req.set_password(tt::codec::md5Hex(kPassword));
     req.set_online_status(bd::USER_STATUS_ONLINE);
     req.set_client_type(bd::CLIENT_TYPE_MAC);
     ASSERT_TRUE(c.send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_USERLOGIN, 3, req));

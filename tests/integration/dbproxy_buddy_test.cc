@@ -18,10 +18,13 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Buddy.pb.h"
 #include "IM.Message.pb.h"
+#include "proto/RedisKeys.h"
 #include "tests/integration/DaemonProcess.h"
 #include "tests/integration/DbProxyFixture.h"
 #include "tests/integration/PduClient.h"
 #include "tests/integration/StorageFixture.h"
+
+namespace rk = tt::rediskey;  // the Redis layout (the spellings are pinned in tests/unit/redis_keys_test.cc)
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -294,7 +297,7 @@ TEST(DbProxyBuddy, RemoveSessionMarksItDeletedAndClearsItsUnreadCount) {
   ASSERT_TRUE(c.connect(proxyPort()));
   sendMessage(c, 1220, 1221, "cm0tMQ==");
   sendMessage(c, 1220, 1221, "cm0tMg==");
-  auto unread = redisCmd(kUnreadDb, {"HGET", "unread_1221", "1220"});
+  auto unread = redisCmd(kUnreadDb, {"HGET", rk::unreadKey(1221), "1220"});
   ASSERT_EQ(unread->type, REDIS_REPLY_STRING);
   EXPECT_EQ(std::string(unread->str, unread->len), "2");
   ASSERT_EQ(recentSessions(c, 1221, 0).contact_session_list_size(), 1);
@@ -302,7 +305,7 @@ TEST(DbProxyBuddy, RemoveSessionMarksItDeletedAndClearsItsUnreadCount) {
   auto rsp = removeSession(c, 1221, BD::SESSION_TYPE_SINGLE, 1220);
   EXPECT_EQ(rsp.result_code(), 0u);
   EXPECT_EQ(sqlOne("SELECT status FROM IMRecentSession WHERE userId = 1221 AND peerId = 1220 AND type = 1"), "1");
-  EXPECT_EQ(redisCmd(kUnreadDb, {"HEXISTS", "unread_1221", "1220"})->integer, 0);
+  EXPECT_EQ(redisCmd(kUnreadDb, {"HEXISTS", rk::unreadKey(1221), "1220"})->integer, 0);
   EXPECT_EQ(recentSessions(c, 1221, 0).contact_session_list_size(), 0);
   // The other side keeps its session.
   EXPECT_EQ(sqlOne("SELECT status FROM IMRecentSession WHERE userId = 1220 AND peerId = 1221 AND type = 1"), "0");

@@ -15,9 +15,12 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Group.pb.h"
 #include "IM.Server.pb.h"
+#include "proto/RedisKeys.h"
 #include "tests/integration/DbProxyFixture.h"
 #include "tests/integration/PduClient.h"
 #include "tests/integration/StorageFixture.h"
+
+namespace rk = tt::rediskey;  // the Redis layout (the spellings are pinned in tests/unit/redis_keys_test.cc)
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -144,9 +147,6 @@ class GroupTest : public ::testing::Test {
     freeReplyObject(redisCommand(r.get(), "HSET %b %b %b", key.data(), key.size(), field.data(), field.size(),
                                  v.data(), v.size()));
   }
-  static std::string readPosKey(uint32_t uid, uint32_t gid) {
-    return std::to_string(uid) + "_" + std::to_string(gid) + "_im_user_group";
-  }
 
   std::string groupCol(uint32_t gid, const std::string& col) {
     return value("SELECT " + col + " FROM IMGroup WHERE id = " + std::to_string(gid));
@@ -204,7 +204,7 @@ TEST_F(GroupTest, InfoFollowsVersionsAndReportsTheRequestersShield) {
   addMemberRow(g, 3112, 1);  // a former member is not listed
   const uint32_t cached = makeGroup("info-cached", 3110, 2, {3110}, 5);
   const uint32_t deleted = makeGroup("info-deleted", 3110, 1, {3110}, 1, 1);
-  hset(kGroupSetDb, "group_set_" + std::to_string(g), "3110_1", "1");
+  hset(kGroupSetDb, rk::groupShieldKey(g), rk::groupShieldField(3110), "1");
 
   auto rsp = info(3110, {{g, 0}, {cached, 5}, {deleted, 0}, {999999, 0}}, 321, "attach-info");
   EXPECT_EQ(rsp.user_id(), 3110u);
@@ -271,7 +271,9 @@ TEST_F(GroupTest, CreateStoresTheGroupVerbatimInOneGo) {
     EXPECT_GE(std::stoul(members[i][2]), before);
     EXPECT_LE(std::stoul(members[i][2]), after);
   }
-  for (uint32_t uid : {3120u, 3121u, 3122u}) EXPECT_EQ(hget(kUnreadDb, readPosKey(uid, gid), "count"), "0");
+  for (uint32_t uid : {3120u, 3121u, 3122u}) {
+    EXPECT_EQ(hget(kUnreadDb, rk::groupReadKey(uid, gid), rk::kGroupReadField), "0");
+  }
 
   // The new group is visible through 0x0403 with the exact name.
   auto gi = info(3120, {{gid, 0}});
@@ -344,9 +346,9 @@ TEST_F(GroupTest, CreatorAddsAndRemovesMembers) {
             before);  // re-joined: a new join time
   EXPECT_EQ(value("SELECT created FROM IMGroupMember WHERE groupId = " + g + " AND userId = 3141"), "1600000000");
   // New members start at the group's newest message: nothing unread.
-  EXPECT_EQ(hget(kUnreadDb, readPosKey(3142, gid), "count"), "7");
-  EXPECT_EQ(hget(kUnreadDb, readPosKey(3143, gid), "count"), "7");
-  EXPECT_EQ(hget(kUnreadDb, readPosKey(3141, gid), "count"), "<nil>");  // not changed
+  EXPECT_EQ(hget(kUnreadDb, rk::groupReadKey(3142, gid), rk::kGroupReadField), "7");
+  EXPECT_EQ(hget(kUnreadDb, rk::groupReadKey(3143, gid), rk::kGroupReadField), "7");
+  EXPECT_EQ(hget(kUnreadDb, rk::groupReadKey(3141, gid), rk::kGroupReadField), "<nil>");  // not changed
 
   auto del = change(3140, gid, BD::GROUP_MODIFY_TYPE_DEL, {3141, 3145});
   EXPECT_EQ(del.result_code(), 0u);
@@ -429,7 +431,7 @@ TEST_F(GroupTest, UserZeroIsNotAnAdministrator) {
 TEST_F(GroupTest, ShieldIsSetByMembersAndLookedUpPerUser) {
   makeUsers(3180, 3);
   const uint32_t gid = makeGroup("sh-group", 3180, 2, {3180, 3181});
-  const std::string key = "group_set_" + std::to_string(gid);
+  const std::string key = rk::groupShieldKey(gid);
 
   IM::Group::IMGroupShieldReq req;
   req.set_user_id(3180);
@@ -442,15 +444,15 @@ TEST_F(GroupTest, ShieldIsSetByMembersAndLookedUpPerUser) {
   EXPECT_EQ(on.user_id(), 3180u);
   EXPECT_EQ(on.group_id(), gid);
   EXPECT_EQ(on.attach_data(), "sh-ctx");
-  EXPECT_EQ(hget(kGroupSetDb, key, "3180_1"), "1");
+  EXPECT_EQ(hget(kGroupSetDb, key, rk::groupShieldField(3180)), "1");
 
   EXPECT_EQ(shield(3181, gid, 1).result_code(), 0u);
-  EXPECT_EQ(hget(kGroupSetDb, key, "3181_1"), "1");
+  EXPECT_EQ(hget(kGroupSetDb, key, rk::groupShieldField(3181)), "1");
   EXPECT_EQ(shield(3181, gid, 0).result_code(), 0u);
-  EXPECT_EQ(hget(kGroupSetDb, key, "3181_1"), "0");
+  EXPECT_EQ(hget(kGroupSetDb, key, rk::groupShieldField(3181)), "0");
   // Not a member: refused, nothing written.
   EXPECT_EQ(shield(3182, gid, 1).result_code(), 1u);
-  EXPECT_EQ(hget(kGroupSetDb, key, "3182_1"), "<nil>");
+  EXPECT_EQ(hget(kGroupSetDb, key, rk::groupShieldField(3182)), "<nil>");
 
   // 0x0403 now tells 3180 its group is shielded.
   auto gi = info(3180, {{gid, 0}});

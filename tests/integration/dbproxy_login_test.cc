@@ -19,10 +19,13 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Login.pb.h"
 #include "IM.Server.pb.h"
+#include "proto/RedisKeys.h"
 #include "tests/integration/DaemonProcess.h"
 #include "tests/integration/DbProxyFixture.h"
 #include "tests/integration/PduClient.h"
 #include "tests/integration/StorageFixture.h"
+
+namespace rk = tt::rediskey;  // the Redis layout (the spellings are pinned in tests/unit/redis_keys_test.cc)
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -372,28 +375,28 @@ TEST(DbProxyLogin, DeviceTokensAreStoredWithTheirClientTypePrefix) {
   setToken(c, 1120, ios, BD::CLIENT_TYPE_IOS);
   setToken(c, 1121, "fcm:token/1121", BD::CLIENT_TYPE_ANDROID);
   setToken(c, 1122, "pc-token-1122", BD::CLIENT_TYPE_WINDOWS);
-  EXPECT_EQ(redisGet(kTokenDb, "device_1120"), "ios:" + ios);
-  EXPECT_EQ(redisGet(kTokenDb, "device_" + ios), "1120");
-  EXPECT_EQ(redisGet(kTokenDb, "device_1121"), std::string("android:fcm:token/1121"));
-  EXPECT_EQ(redisGet(kTokenDb, "device_fcm:token/1121"), std::string("1121"));
-  EXPECT_EQ(redisGet(kTokenDb, "device_1122"), std::string("pc-token-1122"));
+  EXPECT_EQ(redisGet(kTokenDb, rk::userTokenKey(1120)), std::string(rk::kIosTokenPrefix) + ios);
+  EXPECT_EQ(redisGet(kTokenDb, rk::tokenOwnerKey(ios)), "1120");
+  EXPECT_EQ(redisGet(kTokenDb, rk::userTokenKey(1121)), std::string(rk::kAndroidTokenPrefix) + "fcm:token/1121");
+  EXPECT_EQ(redisGet(kTokenDb, rk::tokenOwnerKey("fcm:token/1121")), std::string("1121"));
+  EXPECT_EQ(redisGet(kTokenDb, rk::userTokenKey(1122)), std::string("pc-token-1122"));
 
   // A new token for 1121: the old reverse entry goes.
   setToken(c, 1121, "fcm-new-1121", BD::CLIENT_TYPE_ANDROID);
-  EXPECT_EQ(redisGet(kTokenDb, "device_1121"), std::string("android:fcm-new-1121"));
-  EXPECT_EQ(redisGet(kTokenDb, "device_fcm:token/1121"), std::nullopt);
-  EXPECT_EQ(redisGet(kTokenDb, "device_fcm-new-1121"), std::string("1121"));
+  EXPECT_EQ(redisGet(kTokenDb, rk::userTokenKey(1121)), std::string(rk::kAndroidTokenPrefix) + "fcm-new-1121");
+  EXPECT_EQ(redisGet(kTokenDb, rk::tokenOwnerKey("fcm:token/1121")), std::nullopt);
+  EXPECT_EQ(redisGet(kTokenDb, rk::tokenOwnerKey("fcm-new-1121")), std::string("1121"));
 
   // The iPhone moves to account 1123: 1120 must stop getting its pushes.
   setToken(c, 1123, ios, BD::CLIENT_TYPE_IOS);
-  EXPECT_EQ(redisGet(kTokenDb, "device_1120"), std::nullopt);
-  EXPECT_EQ(redisGet(kTokenDb, "device_1123"), "ios:" + ios);
-  EXPECT_EQ(redisGet(kTokenDb, "device_" + ios), "1123");
+  EXPECT_EQ(redisGet(kTokenDb, rk::userTokenKey(1120)), std::nullopt);
+  EXPECT_EQ(redisGet(kTokenDb, rk::userTokenKey(1123)), std::string(rk::kIosTokenPrefix) + ios);
+  EXPECT_EQ(redisGet(kTokenDb, rk::tokenOwnerKey(ios)), "1123");
 
   // Logout (empty token) clears the user's token and its reverse entry.
   setToken(c, 1123, "", BD::CLIENT_TYPE_IOS);
-  EXPECT_EQ(redisGet(kTokenDb, "device_1123"), std::nullopt);
-  EXPECT_EQ(redisGet(kTokenDb, "device_" + ios), std::nullopt);
+  EXPECT_EQ(redisGet(kTokenDb, rk::userTokenKey(1123)), std::nullopt);
+  EXPECT_EQ(redisGet(kTokenDb, rk::tokenOwnerKey(ios)), std::nullopt);
 }
 
 TEST(DbProxyLogin, GetDeviceTokensReportsTypeTokenAndTotalUnread) {
@@ -409,9 +412,9 @@ TEST(DbProxyLogin, GetDeviceTokensReportsTypeTokenAndTotalUnread) {
   sql("INSERT INTO IMGroupMember (groupId, userId, status, created, updated) VALUES "
       "(1130, 1130, 0, 1700000000, 1700000000), (1130, 1131, 0, 1700000000, 1700000000), "
       "(1131, 1130, 1, 1700000000, 1700000000)");
-  redisCmd(kUnreadDb, {"HSET", "unread_1130", "2", "3", "5", "4"});
-  redisCmd(kUnreadDb, {"HSET", "1130_1130_im_user_group", "count", "6"});
-  redisCmd(kUnreadDb, {"HSET", "unread_1131", "1", "2"});
+  redisCmd(kUnreadDb, {"HSET", rk::unreadKey(1130), "2", "3", "5", "4"});
+  redisCmd(kUnreadDb, {"HSET", rk::groupReadKey(1130, 1130), rk::kGroupReadField, "6"});
+  redisCmd(kUnreadDb, {"HSET", rk::unreadKey(1131), "1", "2"});
 
   PduClient c;
   ASSERT_TRUE(c.connect(proxyPort()));

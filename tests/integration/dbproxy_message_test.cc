@@ -25,9 +25,12 @@
 
 #include "IM.BaseDefine.pb.h"
 #include "IM.Message.pb.h"
+#include "proto/RedisKeys.h"
 #include "tests/integration/DbProxyFixture.h"
 #include "tests/integration/PduClient.h"
 #include "tests/integration/StorageFixture.h"
+
+namespace rk = tt::rediskey;  // the Redis layout (the spellings are pinned in tests/unit/redis_keys_test.cc)
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -308,8 +311,8 @@ TEST_F(MessageTest, NewPairGetsIdsOneTwoThreeInItsShard) {
   EXPECT_EQ(value("SELECT COUNT(*) FROM IMRecentSession WHERE type = 1 AND status = 0 AND "
                   "((userId = 4001 AND peerId = 4002) OR (userId = 4002 AND peerId = 4001))"),
             "2");
-  EXPECT_EQ(hget("unread_4002", "4001"), "2");
-  EXPECT_EQ(hget("unread_4001", "4002"), "1");
+  EXPECT_EQ(hget(rk::unreadKey(4002), "4001"), "2");
+  EXPECT_EQ(hget(rk::unreadKey(4001), "4002"), "1");
 }
 
 TEST_F(MessageTest, ConcurrentSendersGetGaplessIdsInSendOrder) {
@@ -374,8 +377,8 @@ TEST_F(MessageTest, GroupMessageStoredForMembersOnly) {
   EXPECT_EQ(r[1], (std::vector<std::string>{"401", "4021", "2", "g-2", "17", "0"}));
   EXPECT_EQ(value("SELECT msgSeq FROM IMGroup WHERE id = 401"), "2");
   // The sender has read its own message.
-  EXPECT_EQ(hget("4020_401_im_user_group", "count"), "1");
-  EXPECT_EQ(hget("4021_401_im_user_group", "count"), "2");
+  EXPECT_EQ(hget(rk::groupReadKey(4020, 401), rk::kGroupReadField), "1");
+  EXPECT_EQ(hget(rk::groupReadKey(4021, 401), rk::kGroupReadField), "2");
   EXPECT_EQ(value("SELECT COUNT(*) FROM IMRecentSession WHERE userId = 4020 AND peerId = 401 AND type = 2"), "1");
 
   // Outsiders, former members and deleted groups: answered with msg_id 0, nothing stored.
@@ -393,8 +396,8 @@ TEST_F(MessageTest, EmptyAndSelfMessagesAreNotStored) {
   EXPECT_EQ(relationOf(4030, 4031), 0u) << "a rejected message must not create a relation";
   EXPECT_EQ(store(makeMessage(4030, 4030, "note to self")), 0u);
   EXPECT_EQ(relationOf(4030, 4030), 0u);
-  EXPECT_FALSE(hget("unread_4031", "4030").has_value());
-  EXPECT_FALSE(hget("unread_4030", "4030").has_value());
+  EXPECT_FALSE(hget(rk::unreadKey(4031), "4030").has_value());
+  EXPECT_FALSE(hget(rk::unreadKey(4030), "4030").has_value());
   // The connection is still fine: the next real message is stored with id 1.
   EXPECT_EQ(store(makeMessage(4030, 4031, "real")), 1u);
 }
@@ -456,14 +459,15 @@ TEST_F(MessageTest, UnreadCountsFollowStoresAndReadAcks) {
 
   // Single read ack: the whole session's counter goes (read is per session).
   readAck(a, BD::SESSION_TYPE_SINGLE, b, 1);
-  ASSERT_TRUE(waitUntil([&] { return !hget("unread_4040", "4041").has_value(); }));
+  ASSERT_TRUE(waitUntil([&] { return !hget(rk::unreadKey(4040), "4041").has_value(); }));
   rsp = unread(a);
   EXPECT_EQ(rsp.total_cnt(), 4u);
   EXPECT_EQ(findUnread(rsp, BD::SESSION_TYPE_SINGLE, b), nullptr);
 
   // Group read ack: my read position becomes the group's msgSeq.
   readAck(a, BD::SESSION_TYPE_GROUP, g, 3);
-  ASSERT_TRUE(waitUntil([&] { return hget("4040_403_im_user_group", "count") == std::optional<std::string>("3"); }));
+  ASSERT_TRUE(waitUntil(
+      [&] { return hget(rk::groupReadKey(4040, 403), rk::kGroupReadField) == std::optional<std::string>("3"); }));
   rsp = unread(a);
   EXPECT_EQ(rsp.total_cnt(), 1u);
   ASSERT_EQ(rsp.unreadinfo_list_size(), 1);
@@ -483,18 +487,19 @@ TEST_F(MessageTest, UnreadCountsFollowStoresAndReadAcks) {
   // db_proxy runs one user's SID_MSG requests on one worker in arrival order (keyed by user_id),
   // so the single ack's effect proves the group ack before it was handled.
   ASSERT_EQ(store(makeMessage(a, c, "to-c")), 2u);
-  ASSERT_EQ(hget("unread_4042", "4040"), std::optional<std::string>("1"));
+  ASSERT_EQ(hget(rk::unreadKey(4042), "4040"), std::optional<std::string>("1"));
   readAck(c, BD::SESSION_TYPE_GROUP, g, 4);
   readAck(c, BD::SESSION_TYPE_SINGLE, a, 2);
-  ASSERT_TRUE(waitUntil([&] { return !hget("unread_4042", "4040").has_value(); }));
-  EXPECT_FALSE(hget("4042_403_im_user_group", "count").has_value());
+  ASSERT_TRUE(waitUntil([&] { return !hget(rk::unreadKey(4042), "4040").has_value(); }));
+  EXPECT_FALSE(hget(rk::groupReadKey(4042, 403), rk::kGroupReadField).has_value());
 }
 
 TEST_F(MessageTest, UnreadCountOmitsConversationsWithoutMessages) {
   const uint32_t a = 4045, ghost = 4046;
   makeUsers({a, ghost});
   // A counter left behind for a peer a never talked to (no relation, no message) is not reported.
-  freeReplyObject(redisCommand(redis_.get(), "HSET unread_4045 4046 5"));
+  const std::string ghostCounter = rk::unreadKey(a);
+  freeReplyObject(redisCommand(redis_.get(), "HSET %b 4046 5", ghostCounter.data(), ghostCounter.size()));
   // A group with messages whose rows were all deleted has no valid last message.
   makeGroup(404, {a});
   exec("UPDATE IMGroup SET msgSeq = 7 WHERE id = 404");

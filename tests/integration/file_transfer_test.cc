@@ -32,8 +32,8 @@
 #include "PduClient.h"
 #include "StorageFixture.h"
 #include "netlib/EventDispatch.h"
+#include "proto/ContentCodec.h"
 #include "tools/client/FileTransfer.h"
-#include "tools/client/MsgCrypto.h"
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -77,7 +77,7 @@ bool msgLogin(PduClient& c, int port, uint32_t userId) {
     if (!c.connect(port)) return false;
     IM::Login::IMLoginReq req;
     req.set_user_name(userName(userId));
-    req.set_password(tt::client::md5Hex("ttsuite"));
+    req.set_password(tt::codec::md5Hex("ttsuite"));
     req.set_online_status(bd::USER_STATUS_ONLINE);
     req.set_client_type(bd::CLIENT_TYPE_WINDOWS);
     req.set_client_version("file_transfer_test");

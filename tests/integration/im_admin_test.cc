@@ -23,9 +23,12 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Group.pb.h"
 #include "IM.Server.pb.h"
+#include "proto/RedisKeys.h"
 #include "tests/integration/DbProxyFixture.h"
 #include "tests/integration/PduClient.h"
 #include "tests/integration/StorageFixture.h"
+
+namespace rk = tt::rediskey;  // the Redis layout (the spellings are pinned in tests/unit/redis_keys_test.cc)
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -179,8 +182,10 @@ class ImAdminTest : public ::testing::Test {
 
   std::string readPosition(uint32_t uid, uint32_t gid) {
     RedisPtr r(proxy_->redis(kUnreadDb));
-    const std::string key = std::to_string(uid) + "_" + std::to_string(gid) + "_im_user_group";
-    auto* reply = static_cast<redisReply*>(redisCommand(r.get(), "HGET %b count", key.data(), key.size()));
+    const std::string key = rk::groupReadKey(uid, gid);
+    const std::string field = rk::kGroupReadField;
+    auto* reply = static_cast<redisReply*>(
+        redisCommand(r.get(), "HGET %b %b", key.data(), key.size(), field.data(), field.size()));
     std::string out = "<error>";
     if (reply && reply->type == REDIS_REPLY_STRING) out.assign(reply->str, reply->len);
     if (reply && reply->type == REDIS_REPLY_NIL) out = "<nil>";

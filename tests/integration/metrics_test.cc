@@ -34,7 +34,7 @@
 #include "IM.Message.pb.h"
 #include "PduClient.h"
 #include "StorageFixture.h"
-#include "tools/client/MsgCrypto.h"
+#include "proto/ContentCodec.h"
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -198,7 +198,7 @@ IM::Login::IMLoginRes login(PduClient& c, int port, const std::string& name, con
   EXPECT_TRUE(c.connect(port));
   IM::Login::IMLoginReq req;
   req.set_user_name(name);
-  req.set_password(tt::client::md5Hex(password));
+  req.set_password(tt::codec::md5Hex(password));
   req.set_online_status(bd::USER_STATUS_ONLINE);
   req.set_client_type(bd::CLIENT_TYPE_ANDROID);
   req.set_client_version("metrics_test");
@@ -219,7 +219,7 @@ IM::Message::IMMsgData textMessage(uint32_t from, uint32_t to, const std::string
   msg.set_msg_id(0);
   msg.set_create_time(0);
   msg.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-  msg.set_msg_data(tt::client::encryptText(text));
+  msg.set_msg_data(tt::codec::encryptText(text));
   return msg;
 }
 
@@ -278,7 +278,7 @@ class MetricsTest : public ::testing::Test {
                   std::to_string(loginMsgPort) + "\nRouteServerIP1=127.0.0.1\nRouteServerPort1=" +
                   std::to_string(routePort) + "\nPushServerIP1=127.0.0.1\nPushServerPort1=" + std::to_string(pushPort) +
                   "\nFileServerIP1=127.0.0.1\nFileServerPort1=" + std::to_string(fileMsgPort) +
-                  "\naesKey=12345678901234567890123456789012\n" + metricsConf(job),
+                  "\naesKey=" + std::string(tt::codec::kDefaultAesKey) + "\n" + metricsConf(job),
               msgPorts[i]);
       }
     }

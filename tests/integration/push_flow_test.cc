@@ -27,8 +27,9 @@
 #include "IM.Server.pb.h"
 #include "PduClient.h"
 #include "StorageFixture.h"
+#include "proto/ContentCodec.h"
+#include "proto/InternalCommands.h"
 #include "push/PushPeers.h"
-#include "tools/client/MsgCrypto.h"
 
 static auto* const kStorageEnv = tt::test::StorageEnvironment::registerOnce();
 
@@ -42,7 +43,6 @@ using namespace tt::test::push;
 namespace {
 
 constexpr uint32_t kAlice = 1, kBob = 2, kBarrier = 3, kMember = 4, kShielded = 5;
-constexpr uint32_t kAnyDeviceStatQuery = 0xffffffffu;  // route_server/RouteServer.h
 
 std::string hexToken(char c, const std::string& prefix = "") { return prefix + std::string(64 - prefix.size(), c); }
 const std::string kBobToken = hexToken('b');
@@ -95,7 +95,7 @@ class PushFlowTest : public ::testing::Test {
       if (!c.connect(port)) return false;
       IM::Login::IMLoginReq req;
       req.set_user_name(userName(uid));
-      req.set_password(tt::client::md5Hex("ttsuite"));
+      req.set_password(tt::codec::md5Hex("ttsuite"));
       req.set_online_status(bd::USER_STATUS_ONLINE);
       req.set_client_type(type);
       if (!c.send(bd::SID_LOGIN, bd::CID_LOGIN_REQ_USERLOGIN, 1, req)) return false;
@@ -118,7 +118,7 @@ class PushFlowTest : public ::testing::Test {
     msg.set_msg_id(0);
     msg.set_create_time(0);
     msg.set_msg_type(group ? bd::MSG_TYPE_GROUP_TEXT : bd::MSG_TYPE_SINGLE_TEXT);
-    msg.set_msg_data(tt::client::encryptText(text));
+    msg.set_msg_data(tt::codec::encryptText(text));
     const uint16_t s = ++seq;
     if (!c.send(bd::SID_MSG, bd::CID_MSG_DATA, s, msg)) return false;
     auto ack = c.receiveCommand(bd::CID_MSG_DATA_ACK, 15000);
@@ -161,7 +161,7 @@ class PushFlowTest : public ::testing::Test {
     return rsp ? rsp->total_cnt() : 0;
   }
   // route_server's any-device answer for uid, asked as a (user-less) msg_server would.
-  static bool anyDeviceOnline(uint32_t uid, uint32_t queryUser = kAnyDeviceStatQuery) {
+  static bool anyDeviceOnline(uint32_t uid, uint32_t queryUser = tt::internal::kAnyDeviceStatQuery) {
     PduClient r;
     if (!r.connect(ClusterFixture::instance().routePort())) return false;
     IM::Buddy::IMUsersStatReq req;
@@ -321,7 +321,7 @@ TEST_F(PushFlowTest, BurstOfMessagesPushesEachOfflineReceiverOnce) {
     msg.set_msg_id(0);
     msg.set_create_time(0);
     msg.set_msg_type(bd::MSG_TYPE_SINGLE_TEXT);
-    msg.set_msg_data(tt::client::encryptText(text));
+    msg.set_msg_data(tt::codec::encryptText(text));
     ASSERT_TRUE(alice.send(bd::SID_MSG, bd::CID_MSG_DATA, ++seq, msg));
   }
   for (size_t i = 0; i < std::size(burst); ++i) {
@@ -352,10 +352,10 @@ TEST_F(PushFlowTest, GoneTokenIsClearedInDbProxy) {
 
   // Compare-and-clear: a clear for a token the user has since replaced leaves the new one.
   setToken(kBob, kBobToken);
-  setToken(kBob, "", "tt-clear-if-token:" + gone);
+  setToken(kBob, "", tt::internal::clearIfTokenAttachData(gone));
   ASSERT_TRUE(tokenOf(kBob).has_value());
   EXPECT_EQ(tokenOf(kBob)->token(), kBobToken);
-  setToken(kBob, "", "tt-clear-if-token:" + kBobToken);
+  setToken(kBob, "", tt::internal::clearIfTokenAttachData(kBobToken));
   EXPECT_FALSE(tokenOf(kBob).has_value());
 }
 

@@ -26,6 +26,7 @@
 #include "IM.Server.pb.h"
 #include "PduClient.h"
 #include "StorageFixture.h"  // pickFreeLoopbackPort
+#include "proto/InternalCommands.h"
 #include "push/PushPeers.h"
 
 namespace bd = IM::BaseDefine;
@@ -293,7 +294,7 @@ TEST_F(PushServerTest, InvalidTokensAreClearedThroughDbProxy) {
   EXPECT_EQ(clear->user_id(), 11u);
   EXPECT_EQ(clear->device_token(), "");
   EXPECT_EQ(clear->client_type(), bd::CLIENT_TYPE_IOS);
-  EXPECT_EQ(clear->attach_data(), "tt-clear-if-token:" + gone);
+  EXPECT_EQ(clear->attach_data(), tt::internal::clearIfTokenAttachData(gone));
 
   auto req2 = pushReq("Alice:x", "{}");
   addToken(req2, 12, bd::CLIENT_TYPE_IOS, bad, 1);
@@ -304,7 +305,7 @@ TEST_F(PushServerTest, InvalidTokensAreClearedThroughDbProxy) {
     auto c = db_.nextTokenReq();
     ASSERT_TRUE(c.has_value()) << daemon_->logTail();
     cleared.insert(c->user_id());
-    EXPECT_EQ(c->attach_data(), "tt-clear-if-token:" + std::string(c->user_id() == 12 ? bad : "gone-android"));
+    EXPECT_EQ(c->attach_data(), tt::internal::clearIfTokenAttachData(c->user_id() == 12 ? bad : "gone-android"));
   }
   EXPECT_EQ(cleared, (std::set<uint32_t>{12, 13}));
   // Each was tried once: an invalid token is not retried.

@@ -23,7 +23,10 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/RedisKeys.h"
 #include "tests/integration/StorageFixture.h"
+
+namespace rk = tt::rediskey;  // the Redis layout (the spellings are pinned in tests/unit/redis_keys_test.cc)
 
 namespace tt::db {
 namespace {
@@ -411,7 +414,7 @@ TEST(RedisPool, PipelineOfAThousandIncrs) {
 TEST(RedisPool, HashHelpers) {
   RedisPool pool("hash", redisConfig(StorageEnvironment::storage()));
   RedisLease r = pool.acquire();
-  const std::string key = "unread_1001";
+  const std::string key = rk::unreadKey(1001);
   r->del(key);
   EXPECT_FALSE(r->exists(key));
   EXPECT_TRUE(r->hset(key, "2002", "5"));
@@ -643,10 +646,10 @@ TEST(Storage, FromConfigBuildsWorkingPools) {
   {
     RedisLease token = storage.cache("token").acquire();
     RedisLease unread = storage.cache("unread").acquire();
-    token->set("device_42", "ios:abc");
-    unread->del("device_42");
-    EXPECT_EQ(token->get("device_42"), "ios:abc");
-    EXPECT_FALSE(unread->get("device_42").has_value());  // db 1, not db 3
+    token->set(rk::userTokenKey(42), std::string(rk::kIosTokenPrefix) + "abc");
+    unread->del(rk::userTokenKey(42));
+    EXPECT_EQ(token->get(rk::userTokenKey(42)), std::string(rk::kIosTokenPrefix) + "abc");
+    EXPECT_FALSE(unread->get(rk::userTokenKey(42)).has_value());  // db 1, not db 3
   }
   EXPECT_THROW(storage.cache("nope"), std::out_of_range);
 

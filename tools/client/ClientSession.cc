@@ -195,7 +195,7 @@ void ClientSession::onConnected(int fd) {
 void ClientSession::sendLogin() {
   IM::Login::IMLoginReq req;
   req.set_user_name(options_.userName);
-  req.set_password(md5Hex(options_.password));
+  req.set_password(codec::md5Hex(options_.password));
   req.set_online_status(options_.onlineStatus);
   req.set_client_type(options_.clientType);
   req.set_client_version(options_.clientVersion);
@@ -394,7 +394,7 @@ void ClientSession::onMsgData(const net::ImConnPtr& conn, const net::ImPdu& pdu)
   if (options_.autoReceiptAck) sendReceiptAck(msg);
   if (!handlers_.onMessage) return;
   std::optional<std::string> text;
-  if (isTextType(msg.msg_type())) text = decryptText(msg.msg_data(), options_.aesKey);
+  if (isTextType(msg.msg_type())) text = codec::decryptText(msg.msg_data(), options_.aesKey);
   handlers_.onMessage(msg, text);
 }
 
@@ -485,7 +485,7 @@ uint16_t ClientSession::sendTextMessage(uint32_t toId, bd::MsgType type, std::st
     }
     cb(RequestError::kOk, ack.msg_id());
   };
-  std::string data = encryptText(text, options_.aesKey);
+  std::string data = codec::encryptText(text, options_.aesKey);
   if (data.empty()) {  // only with a key that is not 32 bytes
     postFailure(std::move(onAck), RequestError::kInvalid);
     return 0;

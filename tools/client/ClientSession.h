@@ -33,7 +33,7 @@
 #include "IM.Message.pb.h"
 #include "netlib/ImConn.h"
 #include "netlib/TimerQueue.h"
-#include "tools/client/MsgCrypto.h"
+#include "proto/ContentCodec.h"
 
 namespace tt::net {
 class EventDispatch;
@@ -76,7 +76,7 @@ struct SessionOptions {
   IM::BaseDefine::ClientType clientType = IM::BaseDefine::CLIENT_TYPE_MAC;
   IM::BaseDefine::UserStatType onlineStatus = IM::BaseDefine::USER_STATUS_ONLINE;
   std::string clientVersion = "ttsuite/0.1";
-  std::string aesKey = std::string(kDefaultAesKey);
+  std::string aesKey = std::string(codec::kDefaultAesKey);
 
   bool autoReconnect = true;
   bool autoReceiptAck = true;  // IMMsgDataAck for every delivered IMMsgData

@@ -33,6 +33,8 @@
 #include "db_proxy_server/storage/Mysql.h"
 #include "db_proxy_server/storage/Redis.h"
 #include "db_proxy_server/storage/Storage.h"
+#include "proto/ContentCodec.h"
+#include "proto/RedisKeys.h"
 
 namespace {
 
@@ -259,7 +261,7 @@ std::string passwordFrom(const Args& args) {
 }
 
 std::string storedCredential(const std::string& password) {
-  std::string stored = tt::auth::hashCredential(tt::auth::md5Hex(password));
+  std::string stored = tt::auth::hashCredential(tt::codec::md5Hex(password));
   if (stored.empty()) throw AdminError("password hashing failed (OpenSSL)");
   return stored;
 }
@@ -409,10 +411,6 @@ int deptAdd(tt::db::Storage& storage, const Args& args) {
 
 // ---- groups -----------------------------------------------------------------------------------
 
-std::string readPositionKey(uint32_t uid, uint32_t gid) {
-  return std::to_string(uid) + "_" + std::to_string(gid) + "_im_user_group";
-}
-
 std::string describe(const std::vector<User>& users) {
   std::string out;
   for (const auto& u : users) out += (out.empty() ? "" : ", ") + u.label();
@@ -428,13 +426,14 @@ void updateReadPositions(tt::db::Storage& storage, uint32_t gid, const std::vect
   std::vector<std::vector<std::string>> cmds;
   for (const auto& u : users) {
     if (position) {
-      cmds.push_back({"HSET", readPositionKey(u.id, gid), "count", std::to_string(*position)});
+      cmds.push_back({"HSET", tt::rediskey::groupReadKey(u.id, gid), tt::rediskey::kGroupReadField,
+                      std::to_string(*position)});
     } else {
-      cmds.push_back({"DEL", readPositionKey(u.id, gid)});
+      cmds.push_back({"DEL", tt::rediskey::groupReadKey(u.id, gid)});
     }
   }
   try {
-    auto redis = storage.cache("unread").acquire();
+    auto redis = storage.cache(tt::rediskey::kUnreadInstance).acquire();
     for (const auto& reply : redis->pipeline(cmds)) {
       if (reply.isError()) throw tt::db::RedisError(reply.str);
     }

@@ -32,6 +32,7 @@
 #include "netlib/EventDispatch.h"
 #include "netlib/SignalWatcher.h"
 #include "IM.File.pb.h"
+#include "proto/ContentCodec.h"
 #include "tools/client/ClientSession.h"
 #include "tools/client/FileTransfer.h"
 #include "tools/client/LoginHttp.h"
@@ -398,7 +399,7 @@ class Cli {
 
   std::string describe(bd::MsgType type, const std::string& data) const {
     if (type == bd::MSG_TYPE_SINGLE_TEXT || type == bd::MSG_TYPE_GROUP_TEXT) {
-      auto text = tt::client::decryptText(data, session_.options().aesKey);
+      auto text = tt::codec::decryptText(data, session_.options().aesKey);
       return text ? *text : "(undecryptable text)";
     }
     return "(audio, " + std::to_string(data.size()) + " bytes)";

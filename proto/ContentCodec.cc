@@ -1,16 +1,27 @@
-#include "tools/client/MsgCrypto.h"
+#include "proto/ContentCodec.h"
 
 #include <openssl/evp.h>
 
 #include <cstdint>
 #include <memory>
 
-namespace tt::client {
+namespace tt::codec {
 
 namespace {
 
 constexpr size_t kBlock = 16;
 constexpr size_t kKeyLen = 32;
+
+constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
 
 struct CtxFree {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
@@ -36,41 +47,57 @@ bool aesEcb(bool encrypt, std::string_view key, std::string_view in, std::string
   return static_cast<size_t>(n + tail) == in.size();
 }
 
-bool isBase64Char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
 }  // namespace
 
-std::string base64Encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3), '\0');
-  if (data.empty()) return out;
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n < 0 ? 0 : n));
+std::string base64Encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) |
+                       uint32_t(uint8_t(bytes[i + 2]));
+    out += kBase64Alphabet[(v >> 18) & 63];
+    out += kBase64Alphabet[(v >> 12) & 63];
+    out += kBase64Alphabet[(v >> 6) & 63];
+    out += kBase64Alphabet[v & 63];
+  }
+  const size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    const uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
+    out += kBase64Alphabet[(v >> 18) & 63];
+    out += kBase64Alphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (rest == 2) {
+    const uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8);
+    out += kBase64Alphabet[(v >> 18) & 63];
+    out += kBase64Alphabet[(v >> 12) & 63];
+    out += kBase64Alphabet[(v >> 6) & 63];
+    out += '=';
+  }
   return out;
 }
 
 std::optional<std::string> base64Decode(std::string_view text) {
-  // EVP_DecodeBlock skips whitespace and counts '=' as zero bytes; check the shape ourselves so
-  // that only canonical input is accepted and the padding can be subtracted exactly.
   if (text.size() % 4 != 0) return std::nullopt;
-  size_t pad = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '=') {
-      if (i + 2 < text.size()) return std::nullopt;  // '=' only in the last two places
-      ++pad;
-    } else if (pad != 0 || !isBase64Char(c)) {
-      return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    int pad = 0;
+    if (last && text[i + 3] == '=') pad = text[i + 2] == '=' ? 2 : 1;
+    int v[4] = {0, 0, 0, 0};
+    for (int k = 0; k < 4 - pad; ++k) {
+      v[k] = base64Value(text[i + k]);
+      if (v[k] < 0) return std::nullopt;  // outside the alphabet, or '=' before the last group's end
     }
+    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    out += char((n >> 16) & 0xff);
+    if (pad < 2) out += char((n >> 8) & 0xff);
+    if (pad < 1) out += char(n & 0xff);
+    // Canonical form only: the bits that padding drops must be zero.
+    if (pad == 2 && (n & 0xffff) != 0) return std::nullopt;
+    if (pad == 1 && (n & 0xff) != 0) return std::nullopt;
   }
-  if (text.empty()) return std::string();
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0 || static_cast<size_t>(n) != out.size()) return std::nullopt;
-  out.resize(out.size() - pad);
   return out;
 }
 
@@ -124,4 +151,4 @@ std::string md5Hex(std::string_view data) {
   return out;
 }
 
-}  // namespace tt::client
+}  // namespace tt::codec
